@@ -1,0 +1,53 @@
+# Support Portal: `make run` to try it, `make test` to check it.
+SHELL := /bin/bash
+PYTHON ?= python
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PORT ?= 8000
+
+# Local runs and tests use the embedded defaults; production sets these itself.
+export DEBUG ?= true
+export PYTHONDONTWRITEBYTECODE := 1
+
+# The test database: the real PostgreSQL (pytest-django creates and drops test_portal).
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal
+TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: install run test test-sqlite services browser bench faults lint check-deploy clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test,dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## run: migrate, seed the demo data, then web + worker + beat on http://127.0.0.1:$(PORT)
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile.dev start -p $(PORT)
+
+## test: the whole suite on PostgreSQL and Redis (started if they are down), browser included
+test: install services browser
+	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
+		$(BIN)/pytest -n 2 --dist loadgroup
+
+## test-sqlite: the suite on the embedded defaults (SQLite), no services needed
+test-sqlite: install
+	$(BIN)/pytest -n 2 --dist loadgroup -m "not postgres and not integration"
+
+services:
+	bash scripts/ensure-services.sh
+
+browser:
+	bash scripts/ensure-browser.sh
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) var db.sqlite3

@@ -1,0 +1,305 @@
+"""The outbox: which emails a change causes, and how one is delivered exactly once.
+
+`queue()` runs inside the transaction of the change (so a rollback queues nothing) and
+hands the row to a worker after commit. `deliver()` claims a row under its lock before
+sending and records the outcome, so a task that runs twice, a relay that re-enqueues a
+lost task, or a worker killed mid-send never sends an email that is already sent.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import logging
+import random
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
+
+from .models import Case, CaseEvent, Message, Notification, NotificationKind, NotificationState
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+# A row left in "sending" this long belongs to a worker that died mid-send.
+STALE_SENDING_AFTER = timedelta(minutes=10)
+# Fresh rows are normally being sent by their own task; the relay leaves them alone.
+RELAY_GRACE = timedelta(seconds=30)
+
+SUBJECTS = {
+    NotificationKind.PENDING_CUSTOMER: "[{ref}] We need your input: {subject}",
+    NotificationKind.REMINDER: "[{ref}] Reminder: we still need your input: {subject}",
+    NotificationKind.RESOLVED: "[{ref}] Resolved: {subject}",
+    NotificationKind.AUTO_CLOSED: "[{ref}] Closed automatically: {subject}",
+    NotificationKind.REOPENED: "[{ref}] Reopened: {subject}",
+    NotificationKind.ENGINEER_REPLY: "[{ref}] New reply: {subject}",
+    NotificationKind.CUSTOMER_REPLIED: "[{ref}] Customer replied: {subject}",
+    NotificationKind.CUSTOMER_REOPENED: "[{ref}] Customer reopened: {subject}",
+    NotificationKind.CUSTOMER_RESOLVED: "[{ref}] Customer marked resolved: {subject}",
+}
+
+
+# --- Reply addresses ------------------------------------------------------------------
+
+REPLY_LOCAL_PART = re.compile(r"^case\.(\d+)\.(\d+)\.([0-9a-f]{20})$")
+
+
+def _reply_signature(case_id: int, user_id: int) -> str:
+    return salted_hmac("cases.reply-address", f"{case_id}:{user_id}", algorithm="sha256").hexdigest()[:20]
+
+
+def reply_address(case: Case, recipient) -> str:
+    """An unguessable Reply-To per case and recipient: replies route back to the case."""
+    return f"case.{case.pk}.{recipient.pk}.{_reply_signature(case.pk, recipient.pk)}@{settings.REPLY_DOMAIN}"
+
+
+def parse_reply_address(address: str) -> tuple[int, int] | None:
+    """(case id, user id) for a genuine reply address, else None."""
+    local, _, domain = address.strip().lower().rpartition("@")
+    if domain != settings.REPLY_DOMAIN.lower():
+        return None
+    match = REPLY_LOCAL_PART.match(local)
+    if not match:
+        return None
+    case_id, user_id, signature = int(match[1]), int(match[2]), match[3]
+    if not constant_time_compare(signature, _reply_signature(case_id, user_id)):
+        return None
+    return case_id, user_id
+
+
+def message_id_for(notification: Notification) -> str:
+    """Our own Message-ID: inbound replies and loops are recognised by it."""
+    domain = settings.REPLY_DOMAIN
+    digest = hashlib.sha256(f"{notification.pk}:{settings.SECRET_KEY}".encode()).hexdigest()[:12]
+    return f"<notification.{notification.pk}.{digest}@{domain}>"
+
+
+# --- Queueing (inside the change's transaction) --------------------------------------
+
+
+def _subject(case: Case, kind: str) -> str:
+    return SUBJECTS[kind].format(ref=case.reference, subject=case.subject)[:300]
+
+
+def queue(
+    case: Case,
+    kind: NotificationKind,
+    *,
+    recipient,
+    event: CaseEvent | None = None,
+    message: Message | None = None,
+    dedupe_key: str | None = None,
+) -> Notification | None:
+    """Record an email to send and hand it to a worker once the transaction commits.
+
+    Unique per event (or message) and recipient: queuing the same thing twice returns
+    None and changes nothing.
+    """
+    if dedupe_key is None:
+        anchor = f"event:{event.pk}" if event else f"message:{message.pk}" if message else None
+        if anchor is None:
+            raise ValueError("A notification belongs to an event, a message or a dedupe key.")
+        dedupe_key = f"{anchor}:{kind}:{recipient.pk}"
+    try:
+        with transaction.atomic():
+            notification = Notification.objects.create(
+                case=case,
+                event=event,
+                message=message,
+                kind=kind,
+                recipient=recipient,
+                to_email=recipient.email,
+                subject=_subject(case, kind),
+                dedupe_key=dedupe_key,
+            )
+    except IntegrityError:
+        return None
+    transaction.on_commit(lambda: enqueue(notification.pk), robust=True)
+    return notification
+
+
+def queue_reminder(case: Case, *, days_before: int) -> bool:
+    key = f"reminder:{case.pk}:{case.pending_since.timestamp():.6f}:{days_before}:{case.requester_id}"
+    return queue(
+        case, NotificationKind.REMINDER, recipient=case.requester, dedupe_key=key
+    ) is not None
+
+
+def enqueue(notification_id: int) -> None:
+    """Ask a worker to send it. If the broker is down, the relay sweep sends it later."""
+    from .tasks import send_notification
+
+    try:
+        send_notification.delay(notification_id)
+    except Exception:  # noqa: BLE001 - the outbox row is safe; the relay retries
+        logger.warning("Broker unavailable; notification %s left to the relay", notification_id)
+
+
+# --- Delivery (in a worker) -----------------------------------------------------------
+
+
+class Outcome(enum.Enum):
+    SENT = "sent"
+    FAILED = "failed"
+    RETRY = "retry"
+    SKIPPED = "skipped"
+
+
+@dataclass
+class DeliveryResult:
+    outcome: Outcome
+    retry_in: float | None = None
+
+
+def backoff_seconds(attempts: int) -> float:
+    """Exponential backoff with full jitter: ~30 s, 1 min, 2 min ... capped at 1 hour."""
+    ceiling = min(30 * 2 ** max(attempts - 1, 0), 3600)
+    return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not security
+
+
+def _claim(notification_id: int) -> Notification | None:
+    now = timezone.now()
+    with transaction.atomic():
+        notification = (
+            Notification.objects.select_for_update(skip_locked=True)
+            .select_related("case", "recipient", "message", "event")
+            .filter(pk=notification_id)
+            .first()
+        )
+        if notification is None:
+            return None
+        if notification.state == NotificationState.SENDING:
+            if notification.last_attempt_at and now - notification.last_attempt_at < STALE_SENDING_AFTER:
+                return None  # another worker is sending it right now
+            # The last attempt died mid-send: the provider may have it already.
+            notification.possible_duplicate = True
+        elif notification.state != NotificationState.QUEUED:
+            return None
+        notification.state = NotificationState.SENDING
+        notification.attempts += 1
+        notification.last_attempt_at = now
+        notification.state_changed_at = now
+        notification.save(
+            update_fields=["state", "attempts", "last_attempt_at", "state_changed_at", "possible_duplicate"]
+        )
+    return notification
+
+
+def build_email(notification: Notification) -> EmailMultiAlternatives:
+    case = notification.case
+    recipient = notification.recipient
+    context = email_context(notification)
+    template = f"cases/email/{notification.kind}"
+    email = EmailMultiAlternatives(
+        subject=notification.subject,
+        body=render_to_string(f"{template}.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[notification.to_email],
+        reply_to=[reply_address(case, recipient)],
+        headers={
+            "Message-ID": message_id_for(notification),
+            "Auto-Submitted": "auto-generated",
+            "X-Case-Reference": case.reference,
+        },
+    )
+    email.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
+    # Anymail: the row id travels with the message (tracking webhooks report it back).
+    email.metadata = {"notification_id": str(notification.pk), "case": case.reference}
+    email.tags = [notification.kind]
+    return email
+
+
+def email_context(notification: Notification) -> dict:
+    case = notification.case
+    for_engineer = notification.kind in (
+        NotificationKind.CUSTOMER_REPLIED,
+        NotificationKind.CUSTOMER_REOPENED,
+        NotificationKind.CUSTOMER_RESOLVED,
+    )
+    path = (
+        reverse("admin:cases_case_change", args=[case.pk]) if for_engineer else case.get_absolute_url()
+    )
+    reminder_days = None
+    if notification.kind == NotificationKind.REMINDER:
+        reminder_days = int(notification.dedupe_key.split(":")[3])
+    return {
+        "case": case,
+        "recipient": notification.recipient,
+        "message": notification.message,
+        "event": notification.event,
+        "case_url": f"{settings.SITE_URL}{path}",
+        "help_url": f"{settings.SITE_URL}{reverse('help:case_statuses')}",
+        "auto_close_at": case.auto_close_at,
+        "pending_days": settings.CASE_PENDING_CUSTOMER_AUTO_CLOSE_DAYS,
+        "resolved_days": settings.CASE_RESOLVED_AUTO_CLOSE_DAYS,
+        "reminder_days": reminder_days,
+    }
+
+
+def _finish(notification: Notification, **fields) -> None:
+    fields["state_changed_at"] = timezone.now()
+    Notification.objects.filter(pk=notification.pk).update(**fields)
+
+
+def _is_permanent(error: Exception) -> bool:
+    if isinstance(error, AnymailRecipientsRefused):
+        return True
+    status = getattr(error, "status_code", None)
+    return isinstance(error, AnymailAPIError) and status is not None and 400 <= status < 500 and status != 429
+
+
+def deliver(notification_id: int) -> DeliveryResult:
+    """Send one queued notification, at most once (see the module docstring)."""
+    notification = _claim(notification_id)
+    if notification is None:
+        return DeliveryResult(Outcome.SKIPPED)
+    try:
+        email = build_email(notification)
+        email.send()
+    except Exception as error:  # noqa: BLE001 - every failure is recorded on the row
+        description = f"{type(error).__name__}: {error}"[:2000]
+        if _is_permanent(error) or notification.attempts >= MAX_ATTEMPTS:
+            logger.warning("Notification %s failed for good: %s", notification.pk, description)
+            _finish(notification, state=NotificationState.FAILED, last_error=description)
+            return DeliveryResult(Outcome.FAILED)
+        delay = backoff_seconds(notification.attempts)
+        _finish(
+            notification,
+            state=NotificationState.QUEUED,
+            last_error=description,
+            next_attempt_at=timezone.now() + timedelta(seconds=delay),
+        )
+        return DeliveryResult(Outcome.RETRY, retry_in=delay)
+    status = getattr(email, "anymail_status", None)
+    _finish(
+        notification,
+        state=NotificationState.SENT,
+        sent_at=timezone.now(),
+        provider_message_id=(getattr(status, "message_id", None) or "")[:255],
+        last_error="",
+    )
+    return DeliveryResult(Outcome.SENT)
+
+
+def relay_unsent(*, limit: int = 1000) -> int:
+    """Re-enqueue notifications whose task was lost (broker down, worker killed)."""
+    now = timezone.now()
+    due = Notification.objects.filter(
+        state=NotificationState.QUEUED, next_attempt_at__lte=now - RELAY_GRACE
+    ).values_list("pk", flat=True)[:limit]
+    stale = Notification.objects.filter(
+        state=NotificationState.SENDING, last_attempt_at__lte=now - STALE_SENDING_AFTER
+    ).values_list("pk", flat=True)[:limit]
+    ids = sorted({*due, *stale})
+    for notification_id in ids:
+        enqueue(notification_id)
+    return len(ids)

@@ -1,0 +1,129 @@
+"""Reads: scoping, ordering and related-object fetching live here."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from .models import Attachment, Case, CaseEvent, Message, Status, pending_customer_timeout, resolved_timeout
+
+
+def case_list_for_customer(
+    *, user, status: str | None = None, query: str = "", organisation: bool = False
+) -> QuerySet[Case]:
+    """The cases a customer follows, newest activity first.
+
+    `organisation=True` widens the list to colleagues' cases where the member may see
+    them; otherwise only the cases the user opened.
+    """
+    cases = Case.objects.visible_to_customer(user)
+    if not organisation:
+        cases = cases.filter(requester=user)
+    if status:
+        cases = cases.filter(status=status)
+    query = query.strip()
+    if query:
+        pk = Case.pk_from_reference(query)
+        cases = cases.filter(Q(subject__icontains=query) | Q(pk=pk) if pk else Q(subject__icontains=query))
+    return cases.select_related("assignee").order_by("-last_activity_at", "-id")
+
+
+def case_status_counts_for_customer(*, user, organisation: bool = False) -> dict[str, int]:
+    cases = Case.objects.visible_to_customer(user)
+    if not organisation:
+        cases = cases.filter(requester=user)
+    counts = {row["status"]: row["n"] for row in cases.values("status").annotate(n=Count("id")).order_by()}
+    return {status: counts.get(status, 0) for status in Status.values}
+
+
+def case_get_for_customer(*, user, reference: str) -> Case | None:
+    pk = Case.pk_from_reference(reference)
+    if pk is None:
+        return None
+    return (
+        Case.objects.visible_to_customer(user)
+        .select_related("requester", "assignee", "organisation")
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def case_public_thread(*, case: Case) -> QuerySet[Message]:
+    """The thread a customer sees: never internal notes."""
+    return (
+        case.messages.filter(is_internal=False)
+        .select_related("author")
+        .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("id")))
+        .order_by("created_at", "id")
+    )
+
+
+def case_full_thread(*, case: Case) -> QuerySet[Message]:
+    """Public replies and internal notes, for engineers."""
+    return (
+        case.messages.select_related("author")
+        .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("id")))
+        .order_by("created_at", "id")
+    )
+
+
+def case_history(*, case: Case) -> QuerySet[CaseEvent]:
+    return case.events.select_related("actor").order_by("created_at", "id")
+
+
+def attachment_get_for_customer(*, user, reference: str, attachment_id: int) -> Attachment | None:
+    """An attachment of a case the user may see, on a public message only."""
+    case = case_get_for_customer(user=user, reference=reference)
+    if case is None:
+        return None
+    return (
+        Attachment.objects.filter(
+            pk=attachment_id, message__case=case, message__is_internal=False
+        )
+        .select_related("message")
+        .first()
+    )
+
+
+def case_ids_due_for_auto_close(*, now: datetime, after_id: int = 0, limit: int = 500) -> list[int]:
+    """Ids of cases whose Pending Customer or Resolved clock has run out, in id order.
+
+    Each half uses its partial index; the service re-checks every case under its lock.
+    """
+    pending_deadline = now - pending_customer_timeout()
+    resolved_deadline = now - resolved_timeout()
+    due = Case.objects.filter(
+        Q(status=Status.PENDING_CUSTOMER, pending_since__lte=pending_deadline, auto_close_held_reason="")
+        | Q(status=Status.RESOLVED, resolved_at__lte=resolved_deadline),
+        pk__gt=after_id,
+    )
+    return list(due.order_by("pk").values_list("pk", flat=True)[:limit])
+
+
+def case_list_awaiting_reminder(*, now: datetime, max_days_before: int) -> QuerySet[Case]:
+    """Pending Customer cases within `max_days_before` days of their automatic close."""
+    window_start = now - pending_customer_timeout() + timedelta(days=max_days_before)
+    return (
+        Case.objects.filter(
+            status=Status.PENDING_CUSTOMER,
+            pending_since__lte=window_start,
+            pending_since__gt=now - pending_customer_timeout(),
+            auto_close_held_reason="",
+        )
+        .select_related("requester")
+        .order_by("pk")
+    )
+
+
+def engineers() -> QuerySet:
+    from django.contrib.auth import get_user_model
+
+    from portal.models import SUPPORT_ENGINEERS_GROUP
+
+    return get_user_model().objects.filter(
+        Q(groups__name=SUPPORT_ENGINEERS_GROUP) | Q(is_superuser=True),
+        is_active=True,
+        is_staff=True,
+    ).distinct()
+

@@ -1,0 +1,566 @@
+"""Use cases: the only code that changes a case.
+
+Each service locks the case row, checks the transition is allowed for this actor now,
+applies it, and writes the history entry and any notifications in the same
+transaction. Emails are handed to the workers only after commit (see
+`cases.notifications`), so a rollback never sends anything and a lost task is picked
+up again by the relay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django_fsm import can_proceed, has_transition_perm
+
+from . import notifications
+from .models import (
+    Actor,
+    Attachment,
+    Case,
+    CaseEvent,
+    InfoRequestKind,
+    Message,
+    MessageSource,
+    NotificationKind,
+    Status,
+)
+from .uploads import clean_filename
+
+
+class CaseActionError(Exception):
+    """An action the portal refuses, with a message fit to show the person who tried."""
+
+
+class TransitionNotAllowed(CaseActionError):
+    """The case is not in a status where this action applies (it may just have changed)."""
+
+
+class PermissionDenied(CaseActionError):
+    """This person may not do this to this case."""
+
+
+# --- Internals ------------------------------------------------------------------------
+
+
+def _lock(case: Case | int) -> Case:
+    pk = case.pk if isinstance(case, Case) else case
+    return (
+        Case.objects.select_for_update(of=("self",))
+        .select_related("requester", "assignee", "original_engineer")
+        .get(pk=pk)
+    )
+
+
+def _actor_kind(user) -> Actor:
+    if user is None:
+        return Actor.SCHEDULER
+    return Actor.ENGINEER if user.is_support_engineer else Actor.CUSTOMER
+
+
+def _apply(
+    case: Case,
+    transition: str,
+    *,
+    actor,
+    reason: str = "",
+    args: Sequence = (),
+    refused: str | None = None,
+    now: datetime | None = None,
+) -> CaseEvent:
+    """Run `transition` on a locked case for `actor`, save it and record the history."""
+    method = getattr(case, transition)
+    from_status = case.status
+    if not can_proceed(method, check_conditions=False):
+        raise TransitionNotAllowed(
+            refused
+            or f"This case is {case.get_status_display()} now, so this action is not available."
+        )
+    if not has_transition_perm(method, actor):
+        raise PermissionDenied("You are not allowed to do that on this case.")
+    if not can_proceed(method):
+        raise TransitionNotAllowed(refused or "This action is not available on this case now.")
+    method(*args)
+    case.last_activity_at = now or timezone.now()
+    case.save()
+    return CaseEvent.objects.create(
+        case=case,
+        transition=transition,
+        from_status=from_status,
+        to_status=case.status,
+        actor=actor,
+        actor_kind=_actor_kind(actor),
+        reason=reason,
+        created_at=case.last_activity_at,
+    )
+
+
+def _require_engineer(user) -> None:
+    if not (user and user.is_authenticated and user.is_support_engineer):
+        raise PermissionDenied("Only support engineers can do that.")
+
+
+def _require_customer(case: Case, user) -> None:
+    if not (user and user.is_authenticated and case.is_customer(user)):
+        raise PermissionDenied("You are not allowed to do that on this case.")
+
+
+def _add_message(
+    case: Case,
+    *,
+    author,
+    body: str,
+    author_kind: Actor,
+    is_internal: bool = False,
+    source: MessageSource = MessageSource.WEB,
+    info_request_kind: str = "",
+    attachments: Iterable[UploadedFile] = (),
+    email_message_id: str = "",
+) -> Message:
+    body = body.strip()
+    if not body:
+        raise CaseActionError("Please write a message.")
+    message = Message.objects.create(
+        case=case,
+        author=author,
+        author_kind=author_kind,
+        body=body,
+        is_internal=is_internal,
+        source=source,
+        info_request_kind=info_request_kind,
+        email_message_id=email_message_id,
+    )
+    for upload in attachments:
+        Attachment.objects.create(
+            message=message,
+            file=upload,
+            filename=clean_filename(upload.name),
+            content_type=getattr(upload, "verified_content_type", "application/octet-stream"),
+            size=upload.size,
+        )
+    return message
+
+
+def _notify_assignee(case: Case, kind: NotificationKind, *, event=None, message=None) -> None:
+    if case.assignee_id and case.assignee.is_active:
+        notifications.queue(case, kind, recipient=case.assignee, event=event, message=message)
+
+
+def _notify_requester(case: Case, kind: NotificationKind, *, event=None, message=None) -> None:
+    if case.requester.is_active:
+        notifications.queue(case, kind, recipient=case.requester, event=event, message=message)
+
+
+# --- Customer use cases ---------------------------------------------------------------
+
+
+@transaction.atomic
+def case_open(
+    *,
+    requester,
+    subject: str,
+    description: str,
+    priority: int,
+    attachments: Iterable[UploadedFile] = (),
+) -> Case:
+    """Open a case in New for a customer of an organisation.
+
+    Writes the case, its first thread message (the description, with attachments) and
+    the history entry "opened".
+    """
+    membership = getattr(requester, "membership", None)
+    if membership is None:
+        raise PermissionDenied("Your account is not part of an organisation yet.")
+    now = timezone.now()
+    case = Case.objects.create(
+        requester=requester,
+        organisation_id=membership.organisation_id,
+        subject=subject.strip(),
+        description=description.strip(),
+        priority=priority,
+        created_at=now,
+        last_activity_at=now,
+        last_customer_activity_at=now,
+    )
+    _add_message(
+        case,
+        author=requester,
+        author_kind=Actor.CUSTOMER,
+        body=description,
+        attachments=attachments,
+    )
+    CaseEvent.objects.create(
+        case=case,
+        transition="open",
+        from_status=Status.NEW,
+        to_status=Status.NEW,
+        actor=requester,
+        actor_kind=Actor.CUSTOMER,
+        reason="Case opened",
+        created_at=now,
+    )
+    return case
+
+
+@transaction.atomic
+def case_reply(
+    *,
+    case: Case,
+    author,
+    body: str,
+    attachments: Iterable[UploadedFile] = (),
+    source: MessageSource = MessageSource.WEB,
+    email_message_id: str = "",
+) -> Message:
+    """Add a public reply to the thread, from the customer or an engineer.
+
+    A customer's reply unblocks a Pending Customer case (back to Open or In Progress,
+    clock stopped), counts as an objection on a Resolved case and reopens a Closed one;
+    in any other status it only joins the thread. The assigned engineer is told. An
+    engineer's public reply changes no status and is emailed to the customer.
+    """
+    case = _lock(case)
+    now = timezone.now()
+    if author is not None and author.is_support_engineer:
+        if case.status == Status.CLOSED:
+            raise TransitionNotAllowed("This case is closed: reopen it before replying.")
+        message = _add_message(
+            case,
+            author=author,
+            author_kind=Actor.ENGINEER,
+            body=body,
+            source=source,
+            attachments=attachments,
+        )
+        case.last_activity_at = now
+        case.save(update_fields=["last_activity_at", "updated_at"])
+        _notify_requester(case, NotificationKind.ENGINEER_REPLY, message=message)
+        return message
+
+    _require_customer(case, author)
+    message = _add_message(
+        case,
+        author=author,
+        author_kind=Actor.CUSTOMER,
+        body=body,
+        source=source,
+        attachments=attachments,
+        email_message_id=email_message_id,
+    )
+    case.last_customer_activity_at = now
+    if case.status == Status.PENDING_CUSTOMER:
+        event = _apply(case, "receive_customer_reply", actor=author, reason="Customer replied")
+        _notify_assignee(case, NotificationKind.CUSTOMER_REPLIED, event=event, message=message)
+    elif case.status in (Status.RESOLVED, Status.CLOSED):
+        reason = (
+            "Customer replied to a resolved case (objection)"
+            if case.status == Status.RESOLVED
+            else "Customer replied to a closed case"
+        )
+        event = _apply(case, "reopen", actor=author, reason=reason)
+        _notify_reopened(case, event)
+    else:
+        case.last_activity_at = now
+        case.save(update_fields=["last_activity_at", "last_customer_activity_at", "updated_at"])
+        _notify_assignee(case, NotificationKind.CUSTOMER_REPLIED, message=message)
+    return message
+
+
+@transaction.atomic
+def case_answer_approval(*, case: Case, customer, approved: bool, comment: str = "") -> Message:
+    """Answer an engineer's request for approval; recorded in the thread as a reply."""
+    locked = _lock(case)
+    _require_customer(locked, customer)
+    if not (
+        locked.status == Status.PENDING_CUSTOMER
+        and locked.info_request_kind == InfoRequestKind.APPROVAL
+    ):
+        raise TransitionNotAllowed("There is no approval waiting for your answer on this case.")
+    answer = "Approved: go ahead with the change." if approved else "Declined: please do not make the change."
+    body = f"{answer}\n\n{comment.strip()}" if comment.strip() else answer
+    return case_reply(case=locked, author=customer, body=body)
+
+
+def _notify_reopened(case: Case, event: CaseEvent) -> None:
+    _notify_requester(case, NotificationKind.REOPENED, event=event)
+    if event.actor_kind == Actor.CUSTOMER:
+        _notify_assignee(case, NotificationKind.CUSTOMER_REOPENED, event=event)
+
+
+@transaction.atomic
+def case_mark_resolved(*, case: Case, customer) -> Case:
+    """The customer marks their own case resolved: the 7-day clock starts, no email to them."""
+    case = _lock(case)
+    _require_customer(case, customer)
+    event = _apply(case, "mark_resolved", actor=customer, reason="Marked resolved by the customer")
+    _notify_assignee(case, NotificationKind.CUSTOMER_RESOLVED, event=event)
+    return case
+
+
+@transaction.atomic
+def case_close(*, case: Case, actor, reason: str = "") -> Case:
+    """Close a case now, by its customer or an engineer. Closed cases stay in history."""
+    case = _lock(case)
+    if actor is None or not actor.is_support_engineer:
+        _require_customer(case, actor)
+    default_reason = (
+        "Closed by the customer" if _actor_kind(actor) == Actor.CUSTOMER else "Closed by engineer"
+    )
+    _apply(case, "close", actor=actor, reason=reason.strip() or default_reason)
+    return case
+
+
+@transaction.atomic
+def case_reopen(*, case: Case, actor, message: str = "") -> Case:
+    """Reopen a Resolved or Closed case: the same case, history kept.
+
+    It goes back to the original engineer (Open) while that engineer is still an
+    active engineer, else to New, unassigned. An optional message joins the thread.
+    """
+    case = _lock(case)
+    if actor is None or not actor.is_support_engineer:
+        _require_customer(case, actor)
+    kind = _actor_kind(actor)
+    event = _apply(
+        case,
+        "reopen",
+        actor=actor,
+        reason="Reopened by the customer" if kind == Actor.CUSTOMER else "Reopened by engineer",
+        refused="Only resolved or closed cases can be reopened.",
+    )
+    if message.strip():
+        _add_message(case, author=actor, author_kind=kind, body=message)
+    if kind == Actor.CUSTOMER:
+        case.last_customer_activity_at = event.created_at
+        case.save(update_fields=["last_customer_activity_at", "updated_at"])
+    _notify_reopened(case, event)
+    return case
+
+
+# --- Engineer use cases ---------------------------------------------------------------
+
+
+@transaction.atomic
+def case_assign(*, case: Case, engineer, assignee=None) -> Case:
+    """Assign a New case to an engineer (`engineer` themselves by default): it becomes Open.
+
+    The first engineer assigned becomes the case's original engineer.
+    """
+    _require_engineer(engineer)
+    assignee = assignee or engineer
+    if not assignee.is_support_engineer:
+        raise CaseActionError(f"{assignee} is not an active support engineer.")
+    case = _lock(case)
+    reason = "Taken" if assignee == engineer else f"Assigned to {assignee}"
+    _apply(
+        case,
+        "assign",
+        actor=engineer,
+        args=(assignee,),
+        reason=reason,
+        refused="This case has been assigned already.",
+    )
+    return case
+
+
+@transaction.atomic
+def case_reassign(*, case: Case, engineer, assignee) -> Case:
+    """Hand a case that is already being worked to another engineer (no status change)."""
+    _require_engineer(engineer)
+    if assignee is None or not assignee.is_support_engineer:
+        raise CaseActionError("Choose an active support engineer.")
+    case = _lock(case)
+    if case.status in (Status.NEW, Status.CLOSED):
+        raise TransitionNotAllowed(
+            "Assign a New case with Take/Assign; reopen a Closed case first."
+        )
+    if case.assignee_id == assignee.pk:
+        return case
+    case.assignee = assignee
+    if case.original_engineer_id is None:
+        case.original_engineer = assignee
+    case.last_activity_at = timezone.now()
+    case.save(update_fields=["assignee", "original_engineer", "last_activity_at", "updated_at"])
+    CaseEvent.objects.create(
+        case=case,
+        transition="reassign",
+        from_status=case.status,
+        to_status=case.status,
+        actor=engineer,
+        actor_kind=Actor.ENGINEER,
+        reason=f"Reassigned to {assignee}",
+        created_at=case.last_activity_at,
+    )
+    return case
+
+
+@transaction.atomic
+def case_start_work(*, case: Case, engineer) -> Case:
+    """Open -> In Progress."""
+    _require_engineer(engineer)
+    case = _lock(case)
+    _apply(case, "start_work", actor=engineer, reason="Work started")
+    return case
+
+
+@transaction.atomic
+def case_request_info(*, case: Case, engineer, message: str, kind: str) -> Case:
+    """Ask the customer for information: Pending Customer, 14-day clock (re)started.
+
+    The engineer's message is required and is posted to the thread; the customer is
+    emailed with it and with the date the case closes without a reply.
+    """
+    _require_engineer(engineer)
+    if not message or not message.strip():
+        raise CaseActionError("Write the message to the customer saying what you need.")
+    if kind not in InfoRequestKind.values:
+        raise CaseActionError("Choose what you are asking the customer for.")
+    case = _lock(case)
+    event = _apply(
+        case,
+        "request_info",
+        actor=engineer,
+        args=(kind,),
+        reason=f"Requested: {InfoRequestKind(kind).label}",
+    )
+    posted = _add_message(
+        case,
+        author=engineer,
+        author_kind=Actor.ENGINEER,
+        body=message,
+        info_request_kind=kind,
+        source=MessageSource.ADMIN,
+    )
+    _notify_requester(case, NotificationKind.PENDING_CUSTOMER, event=event, message=posted)
+    return case
+
+
+@transaction.atomic
+def case_resolve(*, case: Case, engineer, message: str = "") -> Case:
+    """An engineer resolves the case: 7-day clock; the customer is asked to confirm or reopen."""
+    _require_engineer(engineer)
+    case = _lock(case)
+    event = _apply(case, "resolve", actor=engineer, reason="Resolved by engineer")
+    posted = None
+    if message.strip():
+        posted = _add_message(
+            case,
+            author=engineer,
+            author_kind=Actor.ENGINEER,
+            body=message,
+            source=MessageSource.ADMIN,
+        )
+    _notify_requester(case, NotificationKind.RESOLVED, event=event, message=posted)
+    return case
+
+
+@transaction.atomic
+def case_add_internal_note(*, case: Case, engineer, body: str) -> Message:
+    """An engineers-only note in the thread: never shown or emailed to customers."""
+    _require_engineer(engineer)
+    case = _lock(case)
+    return _add_message(
+        case,
+        author=engineer,
+        author_kind=Actor.ENGINEER,
+        body=body,
+        is_internal=True,
+        source=MessageSource.ADMIN,
+    )
+
+
+@transaction.atomic
+def case_hold_auto_close(*, case: Case, reason: str) -> Case:
+    """Stop a Pending Customer clock from closing the case (e.g. the question bounced)."""
+    case = _lock(case)
+    if case.status == Status.PENDING_CUSTOMER and case.auto_close_held_reason != reason:
+        case.auto_close_held_reason = reason[:200]
+        case.save(update_fields=["auto_close_held_reason", "updated_at"])
+    return case
+
+
+# --- Scheduler ------------------------------------------------------------------------
+
+
+def case_auto_close(*, case_id: int) -> Case | None:
+    """Close one case whose clock ran out, if it still has under its lock.
+
+    Returns the closed case, or None when the case was busy (locked by a reply in
+    flight: the next sweep looks again) or is no longer due (the customer replied, an
+    engineer acted, or it is closed already). Safe to run any number of times.
+    """
+    with transaction.atomic():
+        case = (
+            Case.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("requester", "assignee", "original_engineer")
+            .filter(pk=case_id)
+            .first()
+        )
+        if case is None or not can_proceed(case.auto_close):
+            return None
+        was = case.status
+        reason = (
+            f"No reply for {settings.CASE_PENDING_CUSTOMER_AUTO_CLOSE_DAYS} days on Pending Customer"
+            if was == Status.PENDING_CUSTOMER
+            else f"Resolved with no objection for {settings.CASE_RESOLVED_AUTO_CLOSE_DAYS} days"
+        )
+        event = _apply(case, "auto_close", actor=None, reason=reason)
+        _notify_requester(case, NotificationKind.AUTO_CLOSED, event=event)
+        return case
+
+
+def close_stale_cases(*, batch_size: int | None = None) -> list[Case]:
+    """Close every case whose Pending Customer or Resolved clock has run out.
+
+    Works through due ids in batches, each case in its own short transaction so one
+    failure or a long run holds no lock on the rest. Reruns and concurrent sweeps are
+    harmless: each case is re-checked under its row lock.
+    """
+    from .selectors import case_ids_due_for_auto_close
+
+    batch_size = batch_size or settings.CASE_SWEEP_BATCH_SIZE
+    closed: list[Case] = []
+    after_id = 0
+    while True:
+        ids = case_ids_due_for_auto_close(now=timezone.now(), after_id=after_id, limit=batch_size)
+        if not ids:
+            return closed
+        for case_id in ids:
+            case = case_auto_close(case_id=case_id)
+            if case is not None:
+                closed.append(case)
+        after_id = ids[-1]
+
+
+def send_due_reminders() -> int:
+    """Queue the reminder emails that are due for Pending Customer cases.
+
+    By default 7 days and 1 day before the automatic close. Only the latest reminder
+    that is due is queued (after an outage nobody gets two at once), and each is unique
+    per case, clock start and threshold, so reruns queue nothing twice.
+    """
+    from .selectors import case_list_awaiting_reminder
+
+    queued = 0
+    now = timezone.now()
+    thresholds = sorted(settings.CASE_REMINDER_DAYS_BEFORE)  # e.g. [1, 7]
+    for case in case_list_awaiting_reminder(now=now, max_days_before=max(thresholds, default=0)):
+        deadline = case.auto_close_at
+        if deadline is None or now >= deadline:
+            continue
+        due = [d for d in thresholds if now >= deadline - timedelta(days=d)]
+        if not due:
+            continue
+        days_before = min(due)
+        try:
+            with transaction.atomic():
+                created = notifications.queue_reminder(case, days_before=days_before)
+        except IntegrityError:
+            created = False
+        queued += int(created)
+    return queued

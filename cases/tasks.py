@@ -1,0 +1,31 @@
+"""Celery tasks: thin wrappers that take ids and call one domain function each."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from . import notifications, services
+
+
+@shared_task(bind=True, max_retries=notifications.MAX_ATTEMPTS, acks_late=True)
+def send_notification(self, notification_id: int) -> str:
+    """Send one outbox row; temporary provider errors come back with backoff and jitter."""
+    result = notifications.deliver(notification_id)
+    if result.outcome is notifications.Outcome.RETRY:
+        raise self.retry(countdown=result.retry_in)
+    return result.outcome.value
+
+
+@shared_task(acks_late=True)
+def relay_notifications_task() -> int:
+    return notifications.relay_unsent()
+
+
+@shared_task(acks_late=True)
+def close_stale_cases_task() -> list[str]:
+    return [case.reference for case in services.close_stale_cases()]
+
+
+@shared_task(acks_late=True)
+def send_reminders_task() -> int:
+    return services.send_due_reminders()

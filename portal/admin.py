@@ -1,0 +1,68 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from .models import Membership, Organisation, User
+
+
+class MembershipInline(admin.StackedInline):
+    model = Membership
+    extra = 0
+    can_delete = False
+    autocomplete_fields = ["organisation"]
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    ordering = ["email"]
+    list_display = ["email", "full_name", "organisation", "is_staff", "is_active"]
+    list_filter = ["is_staff", "is_active", "groups", "membership__organisation"]
+    list_select_related = ["membership__organisation"]
+    search_fields = ["email", "full_name"]
+    inlines = [MembershipInline]
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        (_("Personal info"), {"fields": ("full_name",)}),
+        (
+            _("Permissions"),
+            {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
+        ),
+        (_("Important dates"), {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("email", "full_name", "usable_password", "password1", "password2")}),
+    )
+
+    @admin.display(description="Organisation", ordering="membership__organisation__name")
+    def organisation(self, user: User):
+        membership = getattr(user, "membership", None)
+        return membership.organisation if membership else "—"
+
+
+class MembershipOfOrganisationInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    can_delete = False
+    autocomplete_fields = ["user"]
+    fields = ["user", "can_view_organisation_cases", "created_at"]
+    readonly_fields = ["created_at"]
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(admin.ModelAdmin):
+    list_display = ["name", "created_at"]
+    search_fields = ["name"]
+    inlines = [MembershipOfOrganisationInline]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Organisations own case history; they are never deleted.
+        return False
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "organisation", "can_view_organisation_cases"]
+    list_filter = ["can_view_organisation_cases", "organisation"]
+    list_select_related = ["user", "organisation"]
+    search_fields = ["user__email", "organisation__name"]
+    autocomplete_fields = ["user", "organisation"]

@@ -1,0 +1,121 @@
+"""Accounts: users who sign in by email, organisations and their members."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+SUPPORT_ENGINEERS_GROUP = "Support engineers"
+
+
+class EmailUserManager(UserManager):
+    use_in_migrations = True
+
+    def _create_user_object(self, username, email, password, **extra_fields):
+        # `username` is gone: the email address is the login.
+        email = self.normalize_email(email or username)
+        user = self.model(email=email, **extra_fields)
+        user.set_password(password)
+        return user
+
+    def create_user(self, email=None, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        user = self._create_user_object(None, email, password, **extra_fields)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email=None, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", True)
+        extra_fields.setdefault("is_superuser", True)
+        user = self._create_user_object(None, email, password, **extra_fields)
+        user.save(using=self._db)
+        return user
+
+    def get_by_natural_key(self, username):
+        # Addresses are compared without case: Alice@Example.com is alice@example.com.
+        return self.get(email__iexact=username)
+
+
+class User(AbstractUser):
+    username = None
+    first_name = None
+    last_name = None
+    email = models.EmailField(_("email address"), unique=True)
+    full_name = models.CharField(_("full name"), max_length=150, blank=True)
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    objects = EmailUserManager()
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [
+            models.UniqueConstraint(
+                models.functions.Lower("email"), name="user_email_unique_ci"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    def save(self, *args, **kwargs):
+        self.email = self.__class__.objects.normalize_email(self.email).lower()
+        super().save(*args, **kwargs)
+
+    def get_full_name(self) -> str:
+        return self.full_name or self.email
+
+    def get_short_name(self) -> str:
+        return (self.full_name.split() or [self.email])[0]
+
+    @property
+    def is_support_engineer(self) -> bool:
+        """Active staff in the "Support engineers" group (superusers count too)."""
+        if not (self.is_active and self.is_staff):
+            return False
+        if self.is_superuser:
+            return True
+        cached = getattr(self, "_is_support_engineer", None)
+        if cached is None:
+            cached = self.groups.filter(name=SUPPORT_ENGINEERS_GROUP).exists()
+            self._is_support_engineer = cached
+        return cached
+
+
+class Organisation(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    """A user's place in an organisation.
+
+    `can_view_organisation_cases` lets a member follow colleagues' cases (and act on
+    them as the customer); without it a member sees only the cases they opened.
+    """
+
+    user = models.OneToOneField(User, on_delete=models.PROTECT, related_name="membership")
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="memberships"
+    )
+    can_view_organisation_cases = models.BooleanField(
+        default=False,
+        help_text="Members with this see and act on every case of their organisation.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["organisation", "user"]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.organisation}"

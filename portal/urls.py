@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from cases.views import help_case_statuses
+
+help_patterns = ([path("case-statuses/", help_case_statuses, name="case_statuses")], "help")
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="cases:list", permanent=False)),
+    path("cases/", include("cases.urls")),
+    path("help/", include(help_patterns)),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("admin/", admin.site.urls),
+    path("anymail/", include("anymail.urls")),
+]

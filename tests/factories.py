@@ -1,0 +1,145 @@
+"""Factories with one trait per case status: `CaseFactory(pending_customer=True)`."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import factory
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from cases.models import Case, InfoRequestKind, Message, Priority, Status
+from portal.models import SUPPORT_ENGINEERS_GROUP, Membership, Organisation, User
+
+PASSWORD = "correct horse battery staple"
+
+
+class OrganisationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Organisation
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Organisation {n}")
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"user{n}@example.com")
+    full_name = factory.Faker("name")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def save_password(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+class CustomerFactory(UserFactory):
+    """A customer with a membership in an organisation."""
+
+    membership = factory.RelatedFactory(
+        "tests.factories.MembershipFactory", factory_related_name="user"
+    )
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    organisation = factory.SubFactory(OrganisationFactory)
+    can_view_organisation_cases = False
+
+
+class EngineerFactory(UserFactory):
+    is_staff = True
+    full_name = factory.Sequence(lambda n: f"Engineer {n}")
+
+    @factory.post_generation
+    def support_group(obj, create, extracted, **kwargs):
+        if create:
+            obj.groups.add(Group.objects.get(name=SUPPORT_ENGINEERS_GROUP))
+
+
+def customer(organisation: Organisation | None = None, *, sees_organisation: bool = False, **kwargs) -> User:
+    user = UserFactory(**kwargs)
+    MembershipFactory(
+        user=user,
+        organisation=organisation or OrganisationFactory(),
+        can_view_organisation_cases=sees_organisation,
+    )
+    return User.objects.select_related("membership").get(pk=user.pk)
+
+
+class CaseFactory(factory.django.DjangoModelFactory):
+    """Builds cases directly in a status (the status field is protected: set at creation)."""
+
+    class Meta:
+        model = Case
+
+    subject = factory.Sequence(lambda n: f"Case subject {n}")
+    description = "Something is broken."
+    priority = Priority.P3
+    requester = factory.LazyFunction(customer)
+    organisation = factory.LazyAttribute(lambda o: o.requester.membership.organisation)
+    status = Status.NEW
+
+    class Params:
+        engineer = factory.LazyFunction(lambda: EngineerFactory())
+        open = factory.Trait(
+            status=Status.OPEN,
+            assignee=factory.SelfAttribute("engineer"),
+            original_engineer=factory.SelfAttribute("engineer"),
+        )
+        in_progress = factory.Trait(
+            status=Status.IN_PROGRESS,
+            assignee=factory.SelfAttribute("engineer"),
+            original_engineer=factory.SelfAttribute("engineer"),
+        )
+        pending_customer = factory.Trait(
+            status=Status.PENDING_CUSTOMER,
+            assignee=factory.SelfAttribute("engineer"),
+            original_engineer=factory.SelfAttribute("engineer"),
+            return_status=Status.IN_PROGRESS,
+            info_request_kind=InfoRequestKind.LOGS,
+            pending_since=factory.LazyFunction(timezone.now),
+        )
+        resolved = factory.Trait(
+            status=Status.RESOLVED,
+            assignee=factory.SelfAttribute("engineer"),
+            original_engineer=factory.SelfAttribute("engineer"),
+            resolved_at=factory.LazyFunction(timezone.now),
+        )
+        closed = factory.Trait(
+            status=Status.CLOSED,
+            assignee=factory.SelfAttribute("engineer"),
+            original_engineer=factory.SelfAttribute("engineer"),
+            closed_at=factory.LazyFunction(timezone.now),
+        )
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        kwargs.pop("engineer", None)
+        status = kwargs.pop("status")
+        case = model_class(*args, **kwargs)
+        # Bypass the protected field once, at creation, to start in a given status.
+        case.__dict__["status"] = status
+        case.save()
+        return case
+
+
+class MessageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Message
+
+    case = factory.SubFactory(CaseFactory)
+    author = factory.LazyAttribute(lambda o: o.case.requester)
+    author_kind = "customer"
+    body = factory.Faker("paragraph")
+
+
+def days(n: float) -> timedelta:
+    return timedelta(days=n)
