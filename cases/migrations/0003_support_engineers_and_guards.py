@@ -43,7 +43,8 @@ def remove_group(apps, schema_editor):
 GUARDS_SQL = """
 CREATE OR REPLACE FUNCTION portal_refuse_history_change() RETURNS trigger AS $$
 BEGIN
-    RAISE EXCEPTION 'Support history is never deleted or rewritten (% on %)', TG_OP, TG_TABLE_NAME;
+    RAISE EXCEPTION USING MESSAGE =
+        'Support history is never deleted or rewritten: ' || TG_OP || ' on ' || TG_TABLE_NAME;
 END;
 $$ LANGUAGE plpgsql;
 CREATE TRIGGER case_never_deleted BEFORE DELETE ON cases_case
