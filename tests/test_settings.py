@@ -1,0 +1,113 @@
+"""Production never silently inherits the local defaults, and passes `check --deploy`.
+
+Settings are read once per process, so each case starts `manage.py` in a fresh
+process with exactly the environment under test.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+SYSTEM_CHECK_OK = "System check identified no issues (0 silenced)."
+
+
+def manage(*args: str, env: dict[str, str], var_dir: Path) -> subprocess.CompletedProcess:
+    clean_env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        # Nothing from the test run (DEBUG=true, the test database) leaks in.
+        "PORTAL_VAR_DIR": str(var_dir),
+        **env,
+    }
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env=clean_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def production_env() -> dict[str, str]:
+    return {
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(64),
+        "ALLOWED_HOSTS": "support.example.com",
+        "CSRF_TRUSTED_ORIGINS": "https://support.example.com",
+        "SITE_URL": "https://support.example.com",
+        "DATABASE_URL": "postgres://portal:secret@db.example.com:5432/portal",
+        "CELERY_BROKER_URL": "redis://redis.example.com:6379/0",
+        "EMAIL_BACKEND": "anymail.backends.postmark.EmailBackend",
+        "POSTMARK_SERVER_TOKEN": "server-token",
+    }
+
+
+@pytest.mark.parametrize(
+    ("change", "complaint"),
+    [
+        pytest.param({"SECRET_KEY": ""}, "set SECRET_KEY", id="no-secret-key"),
+        pytest.param(
+            {"SECRET_KEY": "django-insecure-development-only-never-use-in-production"},
+            "set SECRET_KEY",
+            id="development-secret-key",
+        ),
+        pytest.param({"SECRET_KEY": "too-short"}, "set SECRET_KEY", id="short-secret-key"),
+        pytest.param({"ALLOWED_HOSTS": ""}, "set ALLOWED_HOSTS", id="no-allowed-hosts"),
+        pytest.param({"ALLOWED_HOSTS": " , "}, "set ALLOWED_HOSTS", id="blank-allowed-hosts"),
+        pytest.param(
+            {"DEBUG": "", "SECRET_KEY": ""}, "set SECRET_KEY", id="debug-unset-means-off"
+        ),
+    ],
+)
+def test_with_debug_off_the_process_refuses_to_start_on_local_defaults(
+    tmp_path, change, complaint
+):
+    result = manage("check", env={**production_env(), **change}, var_dir=tmp_path)
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert complaint in result.stderr
+
+
+def test_check_deploy_reports_nothing_for_a_production_environment(tmp_path):
+    result = manage(
+        "check", "--deploy", "--fail-level", "WARNING", env=production_env(), var_dir=tmp_path
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert SYSTEM_CHECK_OK in result.stdout
+    assert "WARNINGS" not in result.stderr + result.stdout
+
+
+def test_production_environment_selects_postgres_redis_and_anymail(tmp_path):
+    script = (
+        "from django.conf import settings as s; "
+        "print(s.DATABASES['default']['ENGINE']); print(s.CELERY_BROKER_URL); "
+        "print(s.MAILERS['default']['BACKEND']); print(s.ANYMAIL['POSTMARK_SERVER_TOKEN']); "
+        "print(s.DEBUG, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_SSL_REDIRECT)"
+    )
+    result = manage("shell", "--no-imports", "-c", script, env=production_env(), var_dir=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:5] == [
+        "django.db.backends.postgresql",
+        "redis://redis.example.com:6379/0",
+        "anymail.backends.postmark.EmailBackend",
+        "server-token",
+        "False True True True",
+    ]
+
+
+def test_local_defaults_start_with_nothing_configured(tmp_path):
+    result = manage("check", env={"DEBUG": "true"}, var_dir=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert SYSTEM_CHECK_OK in result.stdout
