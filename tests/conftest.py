@@ -47,3 +47,34 @@ def stranger(db):
     from tests.factories import customer
 
     return customer()
+
+
+@pytest.fixture(autouse=True)
+def _support_engineers_group_after_flush(request):
+    """Put the "Support engineers" group back for tests with real transactions.
+
+    Those tests end by flushing every table; the group and its permissions come from a
+    data migration, so the next such test would find no group at all.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or any(
+        name in request.fixturenames for name in ("transactional_db", "live_server")
+    )
+    if not transactional:
+        return
+    request.getfixturevalue("transactional_db")
+    import importlib
+
+    from django.contrib.auth.models import Group, Permission
+
+    migration = importlib.import_module("cases.migrations.0003_support_engineers_and_guards")
+    group, created = Group.objects.get_or_create(name=migration.GROUP)
+    if created:
+        for app_label, model, codenames in migration.PERMISSIONS:
+            group.permissions.add(
+                *Permission.objects.filter(
+                    content_type__app_label=app_label,
+                    content_type__model=model,
+                    codename__in=codenames,
+                )
+            )
