@@ -477,3 +477,37 @@ def test_reopen_keeps_the_same_case_and_its_whole_history():
         (CLOSED, OPEN),
     ]
     assert list(case.messages.values_list("body", flat=True)) == ["Fixed.", "It is back."]
+
+
+@pytest.mark.parametrize("closer", [REQUESTER, ENGINEER])
+def test_reopen_of_a_case_nobody_ever_took_goes_back_to_new(closer):
+    case = make_case(NEW)
+    services.case_close(case=case, actor=make_actor(closer, case))
+    services.case_reopen(case=case, actor=case.requester)
+    case.refresh_from_db()
+    assert (case.status, case.assignee, case.closed_at) == (NEW, None, None)
+
+
+@pytest.mark.parametrize("status", ALL_STATUSES)
+@pytest.mark.parametrize("author_kind", [REQUESTER, ENGINEER])
+def test_an_empty_reply_is_refused_and_changes_nothing(status, author_kind):
+    case = make_case(status)
+    author = make_actor(author_kind, case)
+    before = snapshot(case)
+    with pytest.raises(CaseActionError):
+        services.case_reply(case=case, author=author, body="  \n ")
+    assert snapshot(case) == before
+
+
+@pytest.mark.parametrize("status", [PENDING, RESOLVED, CLOSED])
+def test_a_deactivated_customer_cannot_act_on_their_case(status):
+    case = make_case(status)
+    requester = case.requester
+    requester.is_active = False
+    requester.save()
+    before = snapshot(case)
+    with pytest.raises(PermissionDenied):
+        services.case_reply(case=case, author=requester, body="Hello?")
+    with pytest.raises(PermissionDenied):
+        services.case_reopen(case=case, actor=requester)
+    assert snapshot(case) == before
