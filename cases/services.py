@@ -9,6 +9,7 @@ up again by the relay.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
@@ -31,6 +32,8 @@ from .models import (
     Status,
 )
 from .uploads import clean_filename
+
+logger = logging.getLogger(__name__)
 
 
 class CaseActionError(Exception):
@@ -531,7 +534,13 @@ def close_stale_cases(*, batch_size: int | None = None) -> list[Case]:
         if not ids:
             return closed
         for case_id in ids:
-            case = case_auto_close(case_id=case_id)
+            try:
+                case = case_auto_close(case_id=case_id)
+            except Exception:
+                # Its transaction rolled back; one bad case must not keep every case
+                # after it (in id order, each sweep) open past its deadline.
+                logger.exception("Could not auto-close case %s; the next sweep retries", case_id)
+                continue
             if case is not None:
                 closed.append(case)
         after_id = ids[-1]

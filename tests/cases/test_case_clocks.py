@@ -260,3 +260,31 @@ def test_close_stale_cases_command_prints_what_it_closed(clock):
     again = StringIO()
     call_command("close_stale_cases", stdout=again)
     assert "0 case(s) closed." in again.getvalue()
+
+
+def test_one_failing_case_does_not_stop_the_sweep_closing_the_others(clock, monkeypatch, caplog):
+    engineer = EngineerFactory()
+    cases = [CaseFactory(in_progress=True, engineer=engineer) for _ in range(3)]
+    for case in cases:
+        ask_for_logs(case)
+    poison = cases[0]
+    real_queue = services.notifications.queue
+
+    def queue_failing_for_poison(case, *args, **kwargs):
+        if case.pk == poison.pk:
+            raise RuntimeError("template missing")
+        return real_queue(case, *args, **kwargs)
+
+    monkeypatch.setattr(services.notifications, "queue", queue_failing_for_poison)
+    clock.move_to(START + timedelta(days=15))
+
+    closed = close_stale_cases(batch_size=1)
+
+    assert sorted(c.pk for c in closed) == sorted(c.pk for c in cases[1:])
+    # The failed case rolled back whole: still pending, no history, and logged.
+    assert status_of(poison) == Status.PENDING_CUSTOMER
+    assert not poison.events.filter(to_status=Status.CLOSED).exists()
+    assert f"case {poison.pk}" in caplog.text
+    # Once the cause is fixed, the next sweep closes it.
+    monkeypatch.setattr(services.notifications, "queue", real_queue)
+    assert [c.pk for c in close_stale_cases()] == [poison.pk]
