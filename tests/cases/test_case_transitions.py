@@ -511,3 +511,12 @@ def test_a_deactivated_customer_cannot_act_on_their_case(status):
     with pytest.raises(PermissionDenied):
         services.case_reopen(case=case, actor=requester)
     assert snapshot(case) == before
+
+
+def test_status_cannot_be_set_by_assignment():
+    # Only transitions (through the services) move a case.
+    case = make_case(PENDING)
+    with pytest.raises(AttributeError):
+        case.status = CLOSED
+    case.refresh_from_db()
+    assert case.status == PENDING
