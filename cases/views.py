@@ -6,8 +6,9 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import selectors, services
@@ -22,11 +23,25 @@ def _case_or_404(request: HttpRequest, reference: str) -> Case:
     return case
 
 
+RESOLVABLE_STATUSES = (Status.NEW, Status.OPEN, Status.IN_PROGRESS, Status.PENDING_CUSTOMER)
+
+
+def _safe_next(request: HttpRequest, fallback: Case) -> str:
+    """Where to go after an action: a same-site `next` (My Cases with its filters) or the case."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback.get_absolute_url()
+
+
 def _case_actions(case: Case) -> dict[str, bool]:
     """What a customer can do on this case now (templates show only these)."""
     return {
+        # A Closed case is reopened with Reopen Case, which keeps the reason in the thread.
         "can_reply": case.status != Status.CLOSED,
-        "can_mark_resolved": case.status in (Status.NEW, Status.OPEN, Status.IN_PROGRESS, Status.PENDING_CUSTOMER),
+        "can_mark_resolved": case.status in RESOLVABLE_STATUSES,
         "can_close": case.status != Status.CLOSED,
         "can_reopen": case.status in (Status.RESOLVED, Status.CLOSED),
         "can_answer_approval": case.status == Status.PENDING_CUSTOMER
@@ -49,8 +64,14 @@ def case_list(request: HttpRequest) -> HttpResponse:
     )
     page = Paginator(cases, settings.CASES_PER_PAGE).get_page(request.GET.get("page"))
     counts = selectors.case_status_counts_for_customer(user=request.user, organisation=organisation)
+    # Pagination links keep the filters; `page` is appended by the include.
+    filters = QueryDict(mutable=True)
+    for key, value in (("scope", "organisation" if organisation else ""), ("status", status), ("q", query)):
+        if value:
+            filters[key] = value
     context = {
         "page": page,
+        "page_query": f"{filters.urlencode()}&" if filters else "",
         "cases": page.object_list,
         "status": status,
         "query": query,
@@ -58,7 +79,16 @@ def case_list(request: HttpRequest) -> HttpResponse:
         "can_view_organisation": can_view_organisation,
         "counts": counts,
         "total": sum(counts.values()),
-        "statuses": [STATUS_INFO[value] for value in Status.values],
+        "tabs": [
+            {
+                "value": value,
+                "label": "Needs your reply" if value == Status.PENDING_CUSTOMER else Status(value).label,
+                "count": counts[value],
+            }
+            for value in Status.values
+        ],
+        "needs_reply": counts[Status.PENDING_CUSTOMER],
+        "resolvable_statuses": RESOLVABLE_STATUSES,
     }
     return render(request, "cases/case_list.html", context)
 
@@ -105,10 +135,23 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
     return render(request, "cases/case_detail.html", _detail_context(request, case))
 
 
-def _refused(request: HttpRequest, case: Case, error: Exception, **forms) -> HttpResponse:
-    """Show why an action was refused on the case page, keeping what was typed."""
-    messages.error(request, str(error))
-    case.refresh_from_db()
+def _refused(request: HttpRequest, case: Case, error: Exception, *, typed: str = "", **forms) -> HttpResponse:
+    """Show why an action was refused on the case page, keeping what was typed.
+
+    The case may have moved on (closed a moment ago, reopened by a colleague), so the
+    text goes into the form the case offers now: the reply box, or Reopen Case's message.
+    """
+    case = selectors.case_get_for_customer(user=request.user, reference=case.reference) or case
+    if typed.strip():
+        typed_note = " What you wrote is kept below."
+        if case.status == Status.CLOSED:
+            forms["reopen_form"] = ReopenForm(initial={"message": typed})
+            forms.pop("reply_form", None)
+        else:
+            forms.setdefault("reply_form", ReplyForm(initial={"body": typed}))
+    else:
+        typed_note = ""
+    messages.error(request, f"{error}{typed_note}")
     return render(request, "cases/case_detail.html", _detail_context(request, case, **forms), status=409)
 
 
@@ -121,16 +164,22 @@ def case_reply(request: HttpRequest, reference: str) -> HttpResponse:
         return render(
             request, "cases/case_detail.html", _detail_context(request, case, reply_form=form), status=400
         )
+    body = form.cleaned_data["body"]
+    if case.status == Status.CLOSED:
+        error = services.TransitionNotAllowed(
+            "This case was closed, so your reply was not sent. Reopen Case sends it with the case."
+        )
+        return _refused(request, case, error, typed=body)
     try:
         services.case_reply(
-            case=case,
-            author=request.user,
-            body=form.cleaned_data["body"],
-            attachments=form.cleaned_data["attachments"],
+            case=case, author=request.user, body=body, attachments=form.cleaned_data["attachments"]
         )
     except services.CaseActionError as error:
-        return _refused(request, case, error, reply_form=form)
-    messages.success(request, "Your reply has been added to the case.")
+        return _refused(request, case, error, typed=body, reply_form=form)
+    case.refresh_from_db()
+    messages.success(
+        request, f"Your reply has been added to the case. Status: {case.get_status_display()}."
+    )
     return redirect(case)
 
 
@@ -149,7 +198,7 @@ def case_answer_approval(request: HttpRequest, reference: str) -> HttpResponse:
             case=case, customer=request.user, approved=approved, comment=form.cleaned_data["comment"]
         )
     except services.CaseActionError as error:
-        return _refused(request, case, error, approval_form=form)
+        return _refused(request, case, error, typed=form.cleaned_data["comment"])
     messages.success(request, "Thank you: your answer has been sent to the engineer.")
     return redirect(case)
 
@@ -168,7 +217,7 @@ def case_mark_resolved(request: HttpRequest, reference: str) -> HttpResponse:
             f"{case.reference} is marked as resolved. It closes by itself in "
             f"{settings.CASE_RESOLVED_AUTO_CLOSE_DAYS} days unless you reopen it.",
         )
-    return redirect(request.POST.get("next") == "list" and "cases:list" or case)
+    return redirect(_safe_next(request, case))
 
 
 @login_required
@@ -198,10 +247,13 @@ def case_reopen(request: HttpRequest, reference: str) -> HttpResponse:
             request, "cases/case_detail.html", _detail_context(request, case, reopen_form=form), status=400
         )
     try:
-        services.case_reopen(case=case, actor=request.user, message=form.cleaned_data["message"])
+        case = services.case_reopen(
+            case=case, actor=request.user, message=form.cleaned_data["message"]
+        )
     except services.CaseActionError as error:
-        return _refused(request, case, error, reopen_form=form)
-    messages.success(request, f"{case.reference} is reopened, with its full history.")
+        return _refused(request, case, error, typed=form.cleaned_data["message"])
+    who = f"back with {case.assignee}" if case.assignee else "waiting for an engineer to take it"
+    messages.success(request, f"{case.reference} is reopened, {who}. Its full history is kept.")
     return redirect(case)
 
 
