@@ -55,7 +55,12 @@ class CaseOpenForm(forms.ModelForm):
 
 
 class ReplyForm(forms.Form):
-    body = forms.CharField(label="Your reply", widget=forms.Textarea(attrs={"rows": 6}), max_length=50_000)
+    body = forms.CharField(
+        label="Your reply",
+        widget=forms.Textarea(attrs={"rows": 6}),
+        max_length=50_000,
+        error_messages={"required": "Please write a reply."},
+    )
     attachments = AttachmentsField(label="Attachments")
 
     def clean_body(self) -> str:
