@@ -47,6 +47,14 @@ def clean_filename(name: str) -> str:
     return cleaned[-120:] or "attachment"
 
 
+def _is_tricky_name(name: str) -> bool:
+    """Folders, parent references or invisible characters (e.g. a right-to-left override
+    that makes `gpj.exe` read as `exe.jpg`) in a name the uploader chose."""
+    if "/" in name or "\\" in name or not name.strip(". "):
+        return True
+    return any(unicodedata.category(char).startswith("C") for char in name)
+
+
 def _looks_like_text(head: bytes) -> bool:
     if b"\x00" in head:
         return False
@@ -64,6 +72,11 @@ def verify_upload(upload: UploadedFile) -> UploadedFile:
     Sets `verified_content_type`, the type the download is served as.
     """
     name = clean_filename(upload.name or "")
+    if _is_tricky_name(upload.name or ""):
+        raise ValidationError(
+            f"“{name}” has a file name we cannot accept (folders or hidden characters). "
+            "Rename the file and attach it again."
+        )
     if upload.size > settings.ATTACHMENT_MAX_BYTES:
         raise ValidationError(
             f"“{name}” is {filesizeformat(upload.size)}; the limit is "
