@@ -61,7 +61,8 @@ class EngineerFactory(UserFactory):
     @factory.post_generation
     def support_group(obj, create, extracted, **kwargs):
         if create:
-            obj.groups.add(Group.objects.get(name=SUPPORT_ENGINEERS_GROUP))
+            # get_or_create: transactional tests flush the group its migration made.
+            obj.groups.add(Group.objects.get_or_create(name=SUPPORT_ENGINEERS_GROUP)[0])
 
 
 def customer(organisation: Organisation | None = None, *, sees_organisation: bool = False, **kwargs) -> User:

@@ -1,0 +1,82 @@
+"""Every customer page: no serious or critical axe-core violations, no CSP violations,
+and nothing wider than a 375px phone screen."""
+
+from axe_playwright_python.sync_playwright import Axe
+
+from cases import services
+from cases.models import InfoRequestKind
+from tests.browser.conftest import sign_in
+from tests.factories import PASSWORD, CaseFactory, customer
+
+PHONE = {"width": 375, "height": 812}
+DESKTOP = {"width": 1280, "height": 900}
+AXE = Axe()
+OVERFLOWING_ELEMENTS = """
+[...document.querySelectorAll('body *')]
+  .filter(el => el.getBoundingClientRect().right > document.documentElement.clientWidth)
+  .slice(0, 3)
+  .map(el => el.tagName.toLowerCase() + (el.className ? '.' + el.className : ''))
+"""
+
+
+def page_problems(page, name: str) -> list[str]:
+    problems = []
+    results = AXE.run(page).response
+    for violation in results["violations"]:
+        if violation["impact"] in ("serious", "critical"):
+            targets = [node["target"] for node in violation["nodes"]][:3]
+            problems.append(f"{name}: axe {violation['id']} ({violation['impact']}) at {targets}")
+    page.set_viewport_size(PHONE)
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    if overflow > 0:
+        culprits = page.evaluate(OVERFLOWING_ELEMENTS)
+        problems.append(f"{name}: {overflow}px wider than a 375px screen: {culprits}")
+    page.set_viewport_size(DESKTOP)
+    return problems
+
+
+def test_customer_pages_are_accessible_and_fit_a_phone(page, live_url):
+    me = customer(sees_organisation=True)
+    pending = CaseFactory(requester=me, open=True, subject="Please approve a restart " + "x" * 60)
+    services.case_request_info(
+        case=pending,
+        engineer=pending.assignee,
+        message="May I restart the node pool? " + "averyveryverylongwordwithoutspaces" * 4,
+        kind=InfoRequestKind.APPROVAL,
+    )
+    services.case_reply(case=pending, author=pending.assignee, body="Also, here is a note.")
+    closed = CaseFactory(requester=me, closed=True)
+    CaseFactory(requester=me, resolved=True)
+    csp_errors = []
+    page.on("console", lambda msg: "Content Security Policy" in msg.text and csp_errors.append(msg.text))
+    page.set_viewport_size(DESKTOP)
+    problems = []
+
+    page.goto(f"{live_url}/accounts/login/")
+    problems += page_problems(page, "sign in")
+    page.goto(f"{live_url}/accounts/password_reset/")
+    problems += page_problems(page, "password reset")
+
+    sign_in(page, live_url, me.email, PASSWORD)
+    pages = {
+        "my cases": "/cases/",
+        "my organisation's cases": "/cases/?scope=organisation",
+        "open a case": "/cases/new/",
+        "pending case": pending.get_absolute_url(),
+        "closed case": closed.get_absolute_url(),
+        "help": "/help/case-statuses/",
+        "not found": "/cases/CS-999999/",
+    }
+    for name, path in pages.items():
+        page.goto(f"{live_url}{path}")
+        if name == "pending case":
+            page.locator("summary", has_text="Close case").click()
+        problems += page_problems(page, name)
+
+    # A refused form with errors shown.
+    page.goto(f"{live_url}/cases/new/")
+    page.get_by_role("button", name="Open case").click()
+    problems += page_problems(page, "open a case with errors")
+
+    assert problems == []
+    assert csp_errors == []
