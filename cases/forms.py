@@ -90,7 +90,10 @@ class CloseForm(forms.Form):
 class ApprovalForm(forms.Form):
     decision = forms.ChoiceField(choices=[("approve", "Approve"), ("decline", "Decline")])
     comment = forms.CharField(
-        label="Comment (optional)", required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=10_000
+        label="Comment (optional)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=10_000,
     )
 
 

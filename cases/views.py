@@ -13,7 +13,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from . import selectors, services
 from .forms import ApprovalForm, CaseOpenForm, CloseForm, ReopenForm, ReplyForm
-from .models import STATUS_INFO, Case, InfoRequestKind, Status, pending_customer_timeout, resolved_timeout
+from .models import (
+    STATUS_INFO,
+    Case,
+    InfoRequestKind,
+    Status,
+    pending_customer_timeout,
+    resolved_timeout,
+)
 
 
 def _case_or_404(request: HttpRequest, reference: str) -> Case:
@@ -63,10 +70,16 @@ def case_list(request: HttpRequest) -> HttpResponse:
         user=request.user, status=status or None, query=query, organisation=organisation
     )
     page = Paginator(cases, settings.CASES_PER_PAGE).get_page(request.GET.get("page"))
-    counts = selectors.case_status_counts_for_customer(user=request.user, organisation=organisation)
+    counts = selectors.case_status_counts_for_customer(
+        user=request.user, organisation=organisation
+    )
     # Pagination links keep the filters; `page` is appended by the include.
     filters = QueryDict(mutable=True)
-    for key, value in (("scope", "organisation" if organisation else ""), ("status", status), ("q", query)):
+    for key, value in (
+        ("scope", "organisation" if organisation else ""),
+        ("status", status),
+        ("q", query),
+    ):
         if value:
             filters[key] = value
     context = {
@@ -82,7 +95,9 @@ def case_list(request: HttpRequest) -> HttpResponse:
         "tabs": [
             {
                 "value": value,
-                "label": "Needs your reply" if value == Status.PENDING_CUSTOMER else Status(value).label,
+                "label": "Needs your reply"
+                if value == Status.PENDING_CUSTOMER
+                else Status(value).label,
                 "count": counts[value],
             }
             for value in Status.values
@@ -135,7 +150,9 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
     return render(request, "cases/case_detail.html", _detail_context(request, case))
 
 
-def _refused(request: HttpRequest, case: Case, error: Exception, *, typed: str = "", **forms) -> HttpResponse:
+def _refused(
+    request: HttpRequest, case: Case, error: Exception, *, typed: str = "", **forms
+) -> HttpResponse:
     """Show why an action was refused on the case page, keeping what was typed.
 
     The case may have moved on (closed a moment ago, reopened by a colleague), so the
@@ -152,7 +169,9 @@ def _refused(request: HttpRequest, case: Case, error: Exception, *, typed: str =
     else:
         typed_note = ""
     messages.error(request, f"{error}{typed_note}")
-    return render(request, "cases/case_detail.html", _detail_context(request, case, **forms), status=409)
+    return render(
+        request, "cases/case_detail.html", _detail_context(request, case, **forms), status=409
+    )
 
 
 @login_required
@@ -162,7 +181,10 @@ def case_reply(request: HttpRequest, reference: str) -> HttpResponse:
     form = ReplyForm(request.POST, request.FILES)
     if not form.is_valid():
         return render(
-            request, "cases/case_detail.html", _detail_context(request, case, reply_form=form), status=400
+            request,
+            "cases/case_detail.html",
+            _detail_context(request, case, reply_form=form),
+            status=400,
         )
     body = form.cleaned_data["body"]
     if case.status == Status.CLOSED:
@@ -190,12 +212,18 @@ def case_answer_approval(request: HttpRequest, reference: str) -> HttpResponse:
     form = ApprovalForm(request.POST)
     if not form.is_valid():
         return render(
-            request, "cases/case_detail.html", _detail_context(request, case, approval_form=form), status=400
+            request,
+            "cases/case_detail.html",
+            _detail_context(request, case, approval_form=form),
+            status=400,
         )
     approved = form.cleaned_data["decision"] == "approve"
     try:
         services.case_answer_approval(
-            case=case, customer=request.user, approved=approved, comment=form.cleaned_data["comment"]
+            case=case,
+            customer=request.user,
+            approved=approved,
+            comment=form.cleaned_data["comment"],
         )
     except services.CaseActionError as error:
         return _refused(request, case, error, typed=form.cleaned_data["comment"])
@@ -244,7 +272,10 @@ def case_reopen(request: HttpRequest, reference: str) -> HttpResponse:
     form = ReopenForm(request.POST)
     if not form.is_valid():
         return render(
-            request, "cases/case_detail.html", _detail_context(request, case, reopen_form=form), status=400
+            request,
+            "cases/case_detail.html",
+            _detail_context(request, case, reopen_form=form),
+            status=400,
         )
     try:
         case = services.case_reopen(

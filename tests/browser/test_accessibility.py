@@ -27,7 +27,9 @@ def page_problems(page, name: str) -> list[str]:
             targets = [node["target"] for node in violation["nodes"]][:3]
             problems.append(f"{name}: axe {violation['id']} ({violation['impact']}) at {targets}")
     page.set_viewport_size(PHONE)
-    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
     if overflow > 0:
         culprits = page.evaluate(OVERFLOWING_ELEMENTS)
         problems.append(f"{name}: {overflow}px wider than a 375px screen: {culprits}")
@@ -48,7 +50,10 @@ def test_customer_pages_are_accessible_and_fit_a_phone(page, live_url):
     closed = CaseFactory(requester=me, closed=True)
     CaseFactory(requester=me, resolved=True)
     csp_errors = []
-    page.on("console", lambda msg: "Content Security Policy" in msg.text and csp_errors.append(msg.text))
+    page.on(
+        "console",
+        lambda msg: "Content Security Policy" in msg.text and csp_errors.append(msg.text),
+    )
     page.set_viewport_size(DESKTOP)
     problems = []
 

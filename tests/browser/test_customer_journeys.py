@@ -14,7 +14,9 @@ def status_badge(page):
     return page.locator(".status-panel [data-case-status]")
 
 
-def test_open_a_case_with_an_attachment_find_it_in_my_cases_and_read_the_help(page, live_url, tmp_path):
+def test_open_a_case_with_an_attachment_find_it_in_my_cases_and_read_the_help(
+    page, live_url, tmp_path
+):
     me = customer()
     sign_in(page, live_url, me.email, PASSWORD)
 
@@ -51,7 +53,10 @@ def test_open_a_case_with_an_attachment_find_it_in_my_cases_and_read_the_help(pa
 def test_answer_a_pending_customer_case_and_watch_it_go_back_to_the_engineer(page, live_url):
     case = CaseFactory(in_progress=True)
     services.case_request_info(
-        case=case, engineer=case.assignee, message="Which Kubernetes version do you run?", kind="configuration"
+        case=case,
+        engineer=case.assignee,
+        message="Which Kubernetes version do you run?",
+        kind="configuration",
     )
     sign_in(page, live_url, case.requester.email, PASSWORD)
 
@@ -74,7 +79,10 @@ def test_answer_a_pending_customer_case_and_watch_it_go_back_to_the_engineer(pag
 def test_approve_a_change_the_engineer_asked_for(page, live_url):
     case = CaseFactory(open=True)
     services.case_request_info(
-        case=case, engineer=case.assignee, message="May I restart the cluster?", kind=InfoRequestKind.APPROVAL
+        case=case,
+        engineer=case.assignee,
+        message="May I restart the cluster?",
+        kind=InfoRequestKind.APPROVAL,
     )
     sign_in(page, live_url, case.requester.email, PASSWORD)
     page.goto(f"{live_url}{case.get_absolute_url()}")
@@ -86,11 +94,15 @@ def test_approve_a_change_the_engineer_asked_for(page, live_url):
     expect(page.get_by_text("Approved: go ahead with the change.")).to_be_visible()
 
 
-def test_mark_resolved_from_my_cases_close_with_confirmation_and_reopen_to_the_same_engineer(page, live_url):
+def test_mark_resolved_from_my_cases_close_with_confirmation_and_reopen_to_the_same_engineer(
+    page, live_url
+):
     me = customer()
     engineer = EngineerFactory(full_name="Ada Lovelace")
     to_resolve = CaseFactory(requester=me, open=True, engineer=engineer, subject="Slow dashboard")
-    to_close = CaseFactory(requester=me, in_progress=True, engineer=engineer, subject="Old question")
+    to_close = CaseFactory(
+        requester=me, in_progress=True, engineer=engineer, subject="Old question"
+    )
     sign_in(page, live_url, me.email, PASSWORD)
 
     # Mark as resolved, right from the list.
@@ -111,7 +123,9 @@ def test_mark_resolved_from_my_cases_close_with_confirmation_and_reopen_to_the_s
     page.get_by_label("What happened? (optional)").fill("The question came up again.")
     page.get_by_role("button", name="Reopen Case").click()
     expect(status_badge(page)).to_have_attribute("data-case-status", "open")
-    expect(page.get_by_text(f"{to_close.reference} is reopened, back with Ada Lovelace")).to_be_visible()
+    expect(
+        page.get_by_text(f"{to_close.reference} is reopened, back with Ada Lovelace")
+    ).to_be_visible()
     expect(page.locator(".facts")).to_contain_text("Ada Lovelace")
     expect(page.locator(".history")).to_contain_text("Closed → Open")
     to_close.refresh_from_db()

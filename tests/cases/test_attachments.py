@@ -1,8 +1,8 @@
 """Attachments: size, count, type and name checks on upload; permission-checked download."""
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from cases import services
 from cases.models import Attachment, Case, Message
@@ -31,7 +31,9 @@ def open_case(client, customer):
 
 
 def reply_with(client, case, files):
-    return client.post(f"/cases/{case.reference}/reply/", {"body": "See attached", "attachments": files})
+    return client.post(
+        f"/cases/{case.reference}/reply/", {"body": "See attached", "attachments": files}
+    )
 
 
 def open_with(client, files):
@@ -53,7 +55,9 @@ def assert_refused_and_nothing_saved(response, settings, message: str):
 
 
 def test_log_and_image_are_stored_under_a_name_of_our_own(client, open_case, settings):
-    response = reply_with(client, open_case, [upload("server.log"), upload("shot.png", PNG, "image/png")])
+    response = reply_with(
+        client, open_case, [upload("server.log"), upload("shot.png", PNG, "image/png")]
+    )
 
     assert response.status_code == 302
     log, image = Attachment.objects.order_by("id")
@@ -83,7 +87,9 @@ def test_oversize_file_is_refused(client, open_case, settings):
 
     response = reply_with(client, open_case, [upload("big.log", b"x" * 2048)])
 
-    assert_refused_and_nothing_saved(response, settings, "“big.log” is 2.0\xa0KB; the limit is 1.0\xa0KB per file.")
+    assert_refused_and_nothing_saved(
+        response, settings, "“big.log” is 2.0\xa0KB; the limit is 1.0\xa0KB per file."
+    )
 
 
 def test_too_many_files_are_refused(client, open_case, settings):
@@ -91,7 +97,9 @@ def test_too_many_files_are_refused(client, open_case, settings):
 
     response = reply_with(client, open_case, [upload(f"{n}.log") for n in range(3)])
 
-    assert_refused_and_nothing_saved(response, settings, "You can attach at most 2 files at a time.")
+    assert_refused_and_nothing_saved(
+        response, settings, "You can attach at most 2 files at a time."
+    )
 
 
 def test_executable_renamed_as_image_is_refused(client, open_case, settings):
@@ -105,7 +113,9 @@ def test_executable_renamed_as_image_is_refused(client, open_case, settings):
 def test_binary_renamed_as_text_is_refused(client, open_case, settings):
     response = reply_with(client, open_case, [upload("notes.txt", WINDOWS_EXE)])
 
-    assert_refused_and_nothing_saved(response, settings, "“notes.txt” does not contain what its name says")
+    assert_refused_and_nothing_saved(
+        response, settings, "“notes.txt” does not contain what its name says"
+    )
 
 
 @pytest.mark.parametrize("name", ["setup.exe", "page.html", "script.svg", "noextension"])
@@ -124,7 +134,14 @@ def test_invisible_characters_never_reach_the_stored_name(client, open_case):
 
 
 @pytest.mark.parametrize(
-    "name", ["../../etc/passwd.txt", "..\\..\\boot.ini.txt", "..", "ok\x00.txt", "invoice\u202egnp.exe.log"]
+    "name",
+    [
+        "../../etc/passwd.txt",
+        "..\\..\\boot.ini.txt",
+        "..",
+        "ok\x00.txt",
+        "invoice\u202egnp.exe.log",
+    ],
 )
 def test_path_tricks_in_names_from_any_caller_are_refused(name):
     file = upload("placeholder.txt")
@@ -139,7 +156,9 @@ def test_a_refused_file_on_open_case_saves_no_case(client, customer, settings):
 
     response = open_with(client, [upload("ok.log"), upload("bad.png", WINDOWS_EXE)])
 
-    assert_refused_and_nothing_saved(response, settings, "“bad.png” does not contain what its name says")
+    assert_refused_and_nothing_saved(
+        response, settings, "“bad.png” does not contain what its name says"
+    )
     assert not Case.objects.exists()
     # What was typed is still in the form.
     assert 'value="Broken"' in response.content.decode()
@@ -184,7 +203,9 @@ def test_download_by_a_colleague_allowed_to_see_the_organisation(client, attachm
 @pytest.mark.parametrize("intruder", ["same_organisation", "other_organisation"])
 def test_download_of_someone_elses_attachment_answers_404(client, attachment, intruder):
     case = attachment.message.case
-    client.force_login(customer(case.organisation) if intruder == "same_organisation" else customer())
+    client.force_login(
+        customer(case.organisation) if intruder == "same_organisation" else customer()
+    )
 
     response = client.get(download_url(attachment))
 
@@ -192,7 +213,9 @@ def test_download_of_someone_elses_attachment_answers_404(client, attachment, in
     assert b"it broke" not in response.content
 
 
-def test_download_through_my_own_case_reference_cannot_reach_another_cases_file(client, attachment):
+def test_download_through_my_own_case_reference_cannot_reach_another_cases_file(
+    client, attachment
+):
     mine = CaseFactory()
     client.force_login(mine.requester)
 
@@ -205,7 +228,9 @@ def test_download_of_an_internal_notes_attachment_answers_404(client):
     case = CaseFactory(open=True)
     note = services.case_add_internal_note(case=case, engineer=case.assignee, body="internal")
     file = upload("secret.log", b"internal only\n")
-    hidden = Attachment.objects.create(message=note, file=file, filename="secret.log", content_type="text/plain", size=14)
+    hidden = Attachment.objects.create(
+        message=note, file=file, filename="secret.log", content_type="text/plain", size=14
+    )
     client.force_login(case.requester)
 
     assert client.get(download_url(hidden)).status_code == 404

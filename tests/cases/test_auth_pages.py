@@ -49,7 +49,8 @@ def test_sign_in_follows_a_same_site_next(client, customer):
 
 
 @pytest.mark.parametrize(
-    "next_url", ["https://evil.example/", "//evil.example/", "/\\evil.example/", "javascript:alert(1)"]
+    "next_url",
+    ["https://evil.example/", "//evil.example/", "/\\evil.example/", "javascript:alert(1)"],
 )
 def test_sign_in_never_redirects_off_site(client, customer, next_url):
     response = sign_in(client, customer.email, PASSWORD, next_url=next_url)
@@ -73,9 +74,13 @@ def test_sign_out_is_a_post(client, customer):
 
 def test_password_reset_does_not_reveal_whether_an_account_exists(client, customer, mailoutbox):
     known = client.post("/accounts/password_reset/", {"email": customer.email}, follow=True)
-    unknown = client.post("/accounts/password_reset/", {"email": "nobody@example.com"}, follow=True)
+    unknown = client.post(
+        "/accounts/password_reset/", {"email": "nobody@example.com"}, follow=True
+    )
 
-    assert known.redirect_chain == unknown.redirect_chain == [("/accounts/password_reset/done/", 302)]
+    assert (
+        known.redirect_chain == unknown.redirect_chain == [("/accounts/password_reset/done/", 302)]
+    )
     assert known.content == unknown.content
     assert "If an account exists for that address" in known.content.decode()
     assert [m.to for m in mailoutbox] == [[customer.email]]

@@ -165,7 +165,9 @@ def test_approval_with_an_unknown_decision_is_refused(signed_in, approval_case):
 
 def test_approval_no_longer_waiting_is_refused_and_keeps_the_comment(signed_in, approval_case):
     client = signed_in(approval_case.requester)
-    services.case_reply(case=approval_case, author=approval_case.requester, body="Answered by mail")
+    services.case_reply(
+        case=approval_case, author=approval_case.requester, body="Answered by mail"
+    )
 
     response = client.post(
         action_url(approval_case, "approval"),
@@ -208,7 +210,9 @@ def test_mark_as_resolved_from_my_cases_returns_to_the_same_filtered_list(signed
     assert response["Location"] == "/cases/?status=open&q=subject"
 
 
-@pytest.mark.parametrize("next_url", ["https://evil.example/", "//evil.example/cases/", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "next_url", ["https://evil.example/", "//evil.example/cases/", "javascript:alert(1)"]
+)
 def test_mark_as_resolved_never_redirects_off_site(signed_in, next_url):
     case = CaseFactory(open=True)
     client = signed_in(case.requester)

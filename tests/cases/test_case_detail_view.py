@@ -73,7 +73,9 @@ def test_close_case_asks_for_confirmation(client):
 
 def test_pending_customer_makes_replying_the_next_step(client):
     engineer = EngineerFactory(full_name="Grace Engineer")
-    case = CaseFactory(pending_customer=True, engineer=engineer, info_request_kind=InfoRequestKind.STEPS)
+    case = CaseFactory(
+        pending_customer=True, engineer=engineer, info_request_kind=InfoRequestKind.STEPS
+    )
 
     content = page_of(client, case)
 
@@ -86,11 +88,18 @@ def test_pending_customer_makes_replying_the_next_step(client):
 @pytest.mark.parametrize(
     ("trait", "clock_field", "days_setting", "sentence"),
     [
-        ("pending_customer", "pending_since", "CASE_PENDING_CUSTOMER_AUTO_CLOSE_DAYS", "If we do not hear from you"),
+        (
+            "pending_customer",
+            "pending_since",
+            "CASE_PENDING_CUSTOMER_AUTO_CLOSE_DAYS",
+            "If we do not hear from you",
+        ),
         ("resolved", "resolved_at", "CASE_RESOLVED_AUTO_CLOSE_DAYS", "Unless you reopen it"),
     ],
 )
-def test_running_clock_shows_the_automatic_close_date(client, settings, trait, clock_field, days_setting, sentence):
+def test_running_clock_shows_the_automatic_close_date(
+    client, settings, trait, clock_field, days_setting, sentence
+):
     setattr(settings, days_setting, 10)
     started = timezone.datetime(2026, 5, 1, 8, 30, tzinfo=timezone.UTC)
     case = CaseFactory(**{trait: True, clock_field: started})
@@ -120,15 +129,13 @@ def test_thread_shows_public_messages_and_never_internal_notes(client):
 
 
 def test_history_lists_every_status_change_with_who_did_it(client):
-    case = services.case_open(
-        requester=customer(), subject="History", description="d", priority=3
-    )
+    case = services.case_open(requester=customer(), subject="History", description="d", priority=3)
     engineer = EngineerFactory(full_name="Alan Engineer")
     services.case_assign(case=case, engineer=engineer)
     services.case_request_info(case=case, engineer=engineer, message="Logs?", kind="logs")
 
     content = page_of(client, case)
-    history = content[content.index('id="history-heading"'):]
+    history = content[content.index('id="history-heading"') :]
 
     assert "Case opened" in history
     assert "New → Open" in history and "(Alan Engineer" in history
@@ -206,7 +213,10 @@ def test_query_count_does_not_grow_with_messages(client, django_assert_max_num_q
     case = CaseFactory(in_progress=True)
     for n in range(15):
         services.case_reply(
-            case=case, author=case.requester, body=f"Customer {n}", attachments=[_text_upload(f"{n}.log")]
+            case=case,
+            author=case.requester,
+            body=f"Customer {n}",
+            attachments=[_text_upload(f"{n}.log")],
         )
         services.case_reply(case=case, author=case.assignee, body=f"Engineer {n}")
         services.case_add_internal_note(case=case, engineer=case.assignee, body=f"Note {n}")

@@ -58,8 +58,13 @@ def test_tabs_show_counts_per_status_including_needs_your_reply(client, me):
 
     content = client.get("/cases/").content.decode()
 
-    assert re.search(r'data-status-tab="pending_customer"[^>]*>Needs your reply <span class="count">2</span>', content)
-    assert re.search(r'data-status-tab="resolved"[^>]*>Resolved <span class="count">1</span>', content)
+    assert re.search(
+        r'data-status-tab="pending_customer"[^>]*>Needs your reply <span class="count">2</span>',
+        content,
+    )
+    assert re.search(
+        r'data-status-tab="resolved"[^>]*>Resolved <span class="count">1</span>', content
+    )
     assert re.search(r'data-status-tab="new"[^>]*>New <span class="count">0</span>', content)
     assert re.search(r'>All <span class="count">3</span>', content)
     assert "2 cases need your reply." in content
@@ -140,7 +145,9 @@ def test_mark_as_resolved_from_the_list_comes_back_to_the_list(client, me):
     page = client.get("/cases/", {"status": "open"}).content.decode()
     next_url = re.search(r'name="next" value="([^"]+)"', page).group(1)
 
-    response = client.post(f"/cases/{case.reference}/resolve/", {"next": next_url.replace("&amp;", "&")}, follow=True)
+    response = client.post(
+        f"/cases/{case.reference}/resolve/", {"next": next_url.replace("&amp;", "&")}, follow=True
+    )
 
     assert response.redirect_chain[-1][0] == "/cases/?status=open"
     case.refresh_from_db()

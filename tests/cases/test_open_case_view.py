@@ -99,7 +99,11 @@ def test_subject_and_description_with_markup_render_inert(client, customer):
 
     response = client.post(
         "/cases/new/",
-        {**FORM, "subject": "<script>alert(1)</script>", "description": "<img src=x onerror=alert(2)>"},
+        {
+            **FORM,
+            "subject": "<script>alert(1)</script>",
+            "description": "<img src=x onerror=alert(2)>",
+        },
         follow=True,
     )
 
