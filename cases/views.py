@@ -238,7 +238,7 @@ def case_mark_resolved(request: HttpRequest, reference: str) -> HttpResponse:
     try:
         services.case_mark_resolved(case=case, customer=request.user)
     except services.CaseActionError as error:
-        messages.error(request, str(error))
+        messages.error(request, f"{case.reference}: {error}")
     else:
         messages.success(
             request,
@@ -259,7 +259,7 @@ def case_close(request: HttpRequest, reference: str) -> HttpResponse:
     try:
         services.case_close(case=case, actor=request.user)
     except services.CaseActionError as error:
-        messages.error(request, str(error))
+        messages.error(request, f"{case.reference}: {error}")
     else:
         messages.success(request, f"{case.reference} is closed. You can reopen it at any time.")
     return redirect(case)
