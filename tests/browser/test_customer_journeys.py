@@ -67,11 +67,18 @@ def test_answer_a_pending_customer_case_and_watch_it_go_back_to_the_engineer(pag
 
     expect(status_badge(page)).to_have_attribute("data-case-status", "pending_customer")
     expect(page.get_by_text("Which Kubernetes version do you run?")).to_be_visible()
+    csp_errors = []
+    page.on("console", lambda m: "Content Security Policy" in m.text and csp_errors.append(m))
+    page.evaluate("window.pageNotReloaded = true")
     page.get_by_label("Your reply").fill("We run 1.31 on EKS.")
     page.get_by_role("button", name="Reply", exact=True).click()
 
     expect(status_badge(page)).to_have_attribute("data-case-status", "in_progress")
     expect(page.get_by_text("We run 1.31 on EKS.")).to_be_visible()
+    # htmx swapped the page in place (the same form also works as a plain POST, below).
+    assert page.evaluate("window.pageNotReloaded") is True
+    expect(page.locator("#main .messages")).to_be_focused()
+    assert csp_errors == []
     case.refresh_from_db()
     assert case.status == Status.IN_PROGRESS
 
@@ -130,3 +137,48 @@ def test_mark_resolved_from_my_cases_close_with_confirmation_and_reopen_to_the_s
     expect(page.locator(".history")).to_contain_text("Closed → Open")
     to_close.refresh_from_db()
     assert (to_close.status, to_close.assignee) == (Status.OPEN, engineer)
+
+
+def test_every_action_works_without_javascript(browser, live_url):
+    """The same journey as a plain HTML form POST: htmx is only an enhancement."""
+    case = CaseFactory(in_progress=True)
+    services.case_request_info(
+        case=case, engineer=case.assignee, message="Send the logs, please.", kind="logs"
+    )
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    try:
+        sign_in(page, live_url, case.requester.email, PASSWORD)
+        page.goto(f"{live_url}{case.get_absolute_url()}")
+        page.get_by_label("Your reply").fill("Logs are below.")
+        page.get_by_role("button", name="Reply", exact=True).click()
+        expect(status_badge(page)).to_have_attribute("data-case-status", "in_progress")
+
+        page.get_by_role("button", name="Mark as resolved").click()
+        expect(status_badge(page)).to_have_attribute("data-case-status", "resolved")
+
+        page.locator("summary", has_text="Close case").click()
+        page.get_by_label("Yes, close this case.").check()
+        page.get_by_role("button", name="Close case").click()
+        expect(status_badge(page)).to_have_attribute("data-case-status", "closed")
+
+        page.get_by_role("button", name="Reopen Case").click()
+        expect(status_badge(page)).to_have_attribute("data-case-status", "open")
+    finally:
+        context.close()
+
+
+def test_a_refused_reply_keeps_the_text_in_the_page(page, live_url):
+    case = CaseFactory(pending_customer=True)
+    sign_in(page, live_url, case.requester.email, PASSWORD)
+    page.goto(f"{live_url}{case.get_absolute_url()}")
+    page.get_by_label("Your reply").fill("A long answer I do not want to type again.")
+    services.case_close(case=case, actor=case.assignee)  # closed while the customer typed
+
+    page.get_by_role("button", name="Reply", exact=True).click()
+
+    expect(page.get_by_text("This case was closed, so your reply was not sent.")).to_be_visible()
+    expect(status_badge(page)).to_have_attribute("data-case-status", "closed")
+    expect(page.get_by_label("What happened? (optional)")).to_have_value(
+        "A long answer I do not want to type again."
+    )

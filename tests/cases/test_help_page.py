@@ -1,5 +1,7 @@
 """The help page is rendered from the status definitions and the configured durations."""
 
+import re
+
 import pytest
 
 from cases.models import STATUS_INFO
@@ -52,3 +54,15 @@ def test_help_page_links_to_my_cases_for_marking_resolved(client, customer):
 
     assert 'from the <a href="/cases/">My Cases</a> tab' in content
     assert "Reopen Case" in content
+
+
+def test_pages_load_only_local_assets_under_the_content_security_policy(client):
+    response = client.get("/help/case-statuses/")
+
+    policy = response["Content-Security-Policy"]
+    nonce = re.search(r"'nonce-([^']+)'", policy).group(1)
+    assert "script-src 'self' 'nonce-" in policy
+    content = response.content.decode()
+    assert f'<script src="/static/js/htmx-2.0.10.min.js" nonce="{nonce}" defer>' in content
+    assert re.findall(r'(?:src|href)="(?:https?:)?//', content) == []
+    assert content.count('rel="stylesheet"') == 1
