@@ -170,11 +170,15 @@ def case_open(
     description: str,
     priority: int,
     attachments: Iterable[UploadedFile] = (),
+    source: MessageSource = MessageSource.WEB,
+    email_message_id: str = "",
+    follow_up_of: Case | None = None,
 ) -> Case:
     """Open a case in New for a customer of an organisation.
 
     Writes the case, its first thread message (the description, with attachments) and
-    the history entry "opened".
+    the history entry "opened". `follow_up_of` links a case started by an email reply
+    to a closed one.
     """
     membership = getattr(requester, "membership", None)
     if membership is None:
@@ -189,6 +193,7 @@ def case_open(
         created_at=now,
         last_activity_at=now,
         last_customer_activity_at=now,
+        follow_up_of=follow_up_of,
     )
     _add_message(
         case,
@@ -196,6 +201,8 @@ def case_open(
         author_kind=Actor.CUSTOMER,
         body=description,
         attachments=attachments,
+        source=source,
+        email_message_id=email_message_id,
     )
     CaseEvent.objects.create(
         case=case,
@@ -272,6 +279,46 @@ def case_reply(
         case.save(update_fields=["last_activity_at", "last_customer_activity_at", "updated_at"])
         _notify_assignee(case, NotificationKind.CUSTOMER_REPLIED, message=message)
     return message
+
+
+@transaction.atomic
+def case_follow_up_by_email(
+    *,
+    closed_case: Case,
+    author,
+    body: str,
+    attachments: Iterable[UploadedFile] = (),
+    email_message_id: str = "",
+) -> Case:
+    """A customer's emailed reply to a Closed case starts a new case linked to it.
+
+    Used when `CASE_EMAIL_REPLY_TO_CLOSED` is "new_case". The closed case stays closed;
+    its history records which case followed it up.
+    """
+    previous = _lock(closed_case)
+    _require_customer(previous, author)
+    if previous.status != Status.CLOSED:
+        raise TransitionNotAllowed("Only a closed case is followed up by a new case.")
+    case = case_open(
+        requester=author,
+        subject=f"Follow-up to {previous.reference}: {previous.subject}"[:200],
+        description=body,
+        priority=previous.priority,
+        attachments=attachments,
+        source=MessageSource.EMAIL,
+        email_message_id=email_message_id,
+        follow_up_of=previous,
+    )
+    CaseEvent.objects.create(
+        case=previous,
+        transition="follow_up",
+        from_status=Status.CLOSED,
+        to_status=Status.CLOSED,
+        actor=author,
+        actor_kind=Actor.CUSTOMER,
+        reason=f"Customer replied by email; follow-up case {case.reference} opened",
+    )
+    return case
 
 
 @transaction.atomic

@@ -214,6 +214,17 @@ ANYMAIL = {
     "MAILGUN_SENDER_DOMAIN": os.environ.get("MAILGUN_SENDER_DOMAIN", ""),
     "MAILGUN_WEBHOOK_SIGNING_KEY": os.environ.get("MAILGUN_WEBHOOK_SIGNING_KEY", ""),
 }
+# Anymail takes an empty string for a real key (an empty Mailgun signing key would accept
+# forged posts): unset keys are left out, so a webhook without its key refuses to run.
+ANYMAIL = {name: value for name, value in ANYMAIL.items() if value}
+# Inbound replies (cases.inbound): the providers whose inbound webhook may add replies.
+INBOUND_EMAIL_ESPS = [esp.lower() for esp in env_list("INBOUND_EMAIL_ESPS", "postmark,mailgun")]
+# Mail from these domains is our own coming back (a loop), never a customer's reply.
+OWN_EMAIL_DOMAINS = [d.lower() for d in env_list("OWN_EMAIL_DOMAINS", REPLY_DOMAIN)]
+# An emailed reply to a Closed case: "reopen" it, or start a "new_case" linked to it.
+CASE_EMAIL_REPLY_TO_CLOSED = os.environ.get("CASE_EMAIL_REPLY_TO_CLOSED", "reopen")
+if CASE_EMAIL_REPLY_TO_CLOSED not in {"reopen", "new_case"}:
+    raise ImproperlyConfigured('CASE_EMAIL_REPLY_TO_CLOSED must be "reopen" or "new_case".')
 
 # --- Celery ---------------------------------------------------------------------------
 

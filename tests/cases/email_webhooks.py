@@ -1,0 +1,299 @@
+"""Provider-shaped webhook posts (Postmark JSON, Mailgun forms), as the providers send them.
+
+Shapes follow Postmark's inbound/bounce/delivery webhooks and Mailgun's routes
+(forward()) and signed event webhooks, as Anymail parses them.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from io import BytesIO
+
+WEBHOOK_SECRET = "anymail:webhook-secret-for-tests"
+MAILGUN_SIGNING_KEY = "key-mailgun-signing-for-tests"
+
+POSTMARK_INBOUND_URL = "/anymail/postmark/inbound/"
+POSTMARK_TRACKING_URL = "/anymail/postmark/tracking/"
+MAILGUN_INBOUND_URL = "/anymail/mailgun/inbound/"
+MAILGUN_TRACKING_URL = "/anymail/mailgun/tracking/"
+
+
+def configure(settings) -> None:
+    """The webhook credentials, as production sets them from the environment."""
+    settings.ANYMAIL = {
+        "WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "MAILGUN_WEBHOOK_SIGNING_KEY": MAILGUN_SIGNING_KEY,
+    }
+
+
+def basic_auth(secret: str = WEBHOOK_SECRET) -> dict[str, str]:
+    token = base64.b64encode(secret.encode()).decode()
+    return {"HTTP_AUTHORIZATION": f"Basic {token}"}
+
+
+def new_message_id(domain: str = "mail.customer.example") -> str:
+    return f"<{uuid.uuid4().hex}@{domain}>"
+
+
+# --- Postmark -------------------------------------------------------------------------
+
+
+def postmark_inbound(
+    *,
+    from_email: str,
+    to: str,
+    subject: str,
+    text: str,
+    message_id: str | None = None,
+    headers: list[tuple[str, str]] = (),
+    html: str = "",
+    attachments: list[tuple[str, bytes, str]] = (),
+    return_path: str | None = None,
+) -> dict:
+    message_id = message_id or new_message_id()
+    return {
+        "FromName": "",
+        "From": from_email,
+        "FromFull": {"Email": from_email, "Name": "", "MailboxHash": ""},
+        "To": to,
+        "ToFull": [{"Email": to, "Name": "", "MailboxHash": ""}],
+        "Cc": "",
+        "CcFull": [],
+        "Bcc": "",
+        "BccFull": [],
+        "OriginalRecipient": to,
+        "Subject": subject,
+        "MessageID": str(uuid.uuid4()),
+        "ReplyTo": "",
+        "MailboxHash": "",
+        "Date": "Sat, 28 Nov 2026 09:15:00 +0000",
+        "TextBody": text,
+        "HtmlBody": html,
+        "StrippedTextReply": "",
+        "Tag": "",
+        "Headers": [
+            {
+                "Name": "Return-Path",
+                "Value": return_path if return_path is not None else f"<{from_email}>",
+            },
+            {
+                "Name": "Received",
+                "Value": "by mail.customer.example with SMTP; Sat, 28 Nov 2026 09:15:00 +0000",
+            },
+            {"Name": "X-Spam-Status", "Value": "No"},
+            {"Name": "X-Spam-Score", "Value": "-0.1"},
+            {"Name": "MIME-Version", "Value": "1.0"},
+            {"Name": "Message-ID", "Value": message_id},
+            *({"Name": name, "Value": value} for name, value in headers),
+        ],
+        "Attachments": [
+            {
+                "Name": name,
+                "Content": base64.b64encode(content).decode("ascii"),
+                "ContentType": content_type,
+                "ContentLength": len(content),
+            }
+            for name, content, content_type in attachments
+        ],
+    }
+
+
+def post_postmark_inbound(client, payload: dict, *, auth: dict | None = None):
+    return client.post(
+        POSTMARK_INBOUND_URL,
+        data=json.dumps(payload),
+        content_type="application/json",
+        **(basic_auth() if auth is None else auth),
+    )
+
+
+def postmark_bounce(
+    *, notification_id: int, email: str, message_id: str, bounce_type: str = "HardBounce"
+) -> dict:
+    return {
+        "RecordType": "Bounce",
+        "ID": 4323372036854775807,
+        "Type": bounce_type,
+        "TypeCode": 1,
+        "Name": "Hard bounce",
+        "Tag": "pending_customer",
+        "MessageID": message_id,
+        "Metadata": {"notification_id": str(notification_id)},
+        "ServerID": 23,
+        "MessageStream": "outbound",
+        "Description": "The server was unable to deliver your message (ex: unknown user).",
+        "Details": "smtp;550 5.1.1 The email account that you tried to reach does not exist.",
+        "Email": email,
+        "From": "support@example.com",
+        "BouncedAt": "2026-11-28T09:20:00Z",
+        "DumpAvailable": True,
+        "Inactive": True,
+        "CanActivate": True,
+        "Subject": "We need your input",
+    }
+
+
+def postmark_delivery(*, notification_id: int | None, email: str, message_id: str) -> dict:
+    return {
+        "RecordType": "Delivery",
+        "ServerID": 23,
+        "MessageStream": "outbound",
+        "MessageID": message_id,
+        "Recipient": email,
+        "Tag": "pending_customer",
+        "DeliveredAt": "2026-11-28T09:16:00Z",
+        "Details": "Test delivery webhook details",
+        "Metadata": {"notification_id": str(notification_id)} if notification_id else {},
+    }
+
+
+def postmark_complaint(*, notification_id: int, email: str, message_id: str) -> dict:
+    payload = postmark_bounce(notification_id=notification_id, email=email, message_id=message_id)
+    payload.update(RecordType="SpamComplaint", Type="SpamComplaint", TypeCode=512)
+    return payload
+
+
+def post_postmark_tracking(client, payload: dict, *, auth: dict | None = None):
+    return client.post(
+        POSTMARK_TRACKING_URL,
+        data=json.dumps(payload),
+        content_type="application/json",
+        **(basic_auth() if auth is None else auth),
+    )
+
+
+# --- Mailgun --------------------------------------------------------------------------
+
+
+def mailgun_signature(timestamp: str, token: str, key: str = MAILGUN_SIGNING_KEY) -> str:
+    return hmac.new(
+        key.encode("ascii"), f"{timestamp}{token}".encode("ascii"), hashlib.sha256
+    ).hexdigest()
+
+
+def mailgun_inbound(
+    *,
+    from_email: str,
+    to: str,
+    subject: str,
+    text: str,
+    message_id: str | None = None,
+    headers: list[tuple[str, str]] = (),
+    attachments: list[tuple[str, bytes, str]] = (),
+    signing_key: str = MAILGUN_SIGNING_KEY,
+) -> dict:
+    """A route's forward() post: fully parsed fields plus the signature fields."""
+    message_id = message_id or new_message_id()
+    timestamp = str(int(time.time()))
+    token = uuid.uuid4().hex + uuid.uuid4().hex[:18]
+    message_headers = [
+        ["X-Mailgun-Spf", "Pass"],
+        ["X-Mailgun-Sflag", "No"],
+        ["X-Mailgun-Sscore", "0.1"],
+        ["Received", "by mail.customer.example with SMTP"],
+        ["Mime-Version", "1.0"],
+        ["From", from_email],
+        ["Date", "Sat, 28 Nov 2026 09:15:00 +0000"],
+        ["Message-Id", message_id],
+        ["Subject", subject],
+        ["To", to],
+        ["Content-Type", 'multipart/mixed; boundary="000000000000d7b8"'],
+        *([name, value] for name, value in headers),
+    ]
+    data = {
+        "recipient": to,
+        "sender": from_email,
+        "from": from_email,
+        "subject": subject,
+        "body-plain": text,
+        "stripped-text": "",
+        "stripped-signature": "",
+        "body-html": "",
+        "stripped-html": "",
+        "message-headers": json.dumps(message_headers),
+        "timestamp": timestamp,
+        "token": token,
+        "signature": mailgun_signature(timestamp, token, signing_key),
+    }
+    if attachments:
+        data["attachment-count"] = str(len(attachments))
+        for number, (name, content, _content_type) in enumerate(attachments, start=1):
+            upload = BytesIO(content)
+            upload.name = name
+            data[f"attachment-{number}"] = upload
+    return data
+
+
+def mailgun_event(
+    *,
+    event: str,
+    message_id: str,
+    recipient: str,
+    notification_id: int | None = None,
+    severity: str = "permanent",
+    signing_key: str = MAILGUN_SIGNING_KEY,
+) -> dict:
+    """A signed JSON event from Mailgun's webhooks (2018+ format)."""
+    timestamp = str(int(time.time()))
+    token = uuid.uuid4().hex
+    event_data = {
+        "event": event,
+        "timestamp": float(timestamp),
+        "id": uuid.uuid4().hex[:22],
+        "recipient": recipient,
+        "tags": ["pending_customer"],
+        "user-variables": {"notification_id": str(notification_id)} if notification_id else {},
+        "message": {
+            "headers": {
+                "to": recipient,
+                "message-id": message_id.strip("<>"),
+                "from": "support@example.com",
+                "subject": "We need your input",
+            }
+        },
+    }
+    if event == "failed":
+        event_data.update(
+            severity=severity,
+            reason="bounce",
+            **{
+                "delivery-status": {
+                    "code": 550,
+                    "message": "5.1.1 mailbox does not exist",
+                    "description": "",
+                }
+            },
+        )
+    if event == "delivered":
+        event_data["delivery-status"] = {"code": 250, "message": "OK", "description": ""}
+    if event == "rejected":
+        event_data["reject"] = {
+            "reason": "Sandbox subdomains are for test purposes only",
+            "description": "",
+        }
+    return {
+        "signature": {
+            "timestamp": timestamp,
+            "token": token,
+            "signature": mailgun_signature(timestamp, token, signing_key),
+        },
+        "event-data": event_data,
+    }
+
+
+def post_mailgun_inbound(client, data: dict, *, auth: dict | None = None):
+    return client.post(MAILGUN_INBOUND_URL, data=data, **(basic_auth() if auth is None else auth))
+
+
+def post_mailgun_tracking(client, payload: dict, *, auth: dict | None = None):
+    return client.post(
+        MAILGUN_TRACKING_URL,
+        data=json.dumps(payload),
+        content_type="application/json",
+        **(basic_auth() if auth is None else auth),
+    )
