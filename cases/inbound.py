@@ -26,6 +26,7 @@ from django.db import IntegrityError, transaction
 from django.utils.crypto import constant_time_compare
 
 from . import services
+from .forms import ReplyForm
 from .models import (
     Case,
     InboundEmail,
@@ -47,6 +48,8 @@ BOUNCE_SENDERS = {"mailer-daemon", "postmaster"}
 MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 OUR_MESSAGE_ID = re.compile(r"^<notification\.(\d+)\.[0-9a-f]{12}@[^<>\s]+>$", re.IGNORECASE)
 EXCERPT_CHARS = 5000
+# The same limit as a reply typed on the web.
+REPLY_MAX_CHARS = ReplyForm.base_fields["body"].max_length
 
 
 @dataclass(frozen=True)
@@ -156,6 +159,11 @@ def _refuse(record: InboundEmail, reason: InboundReason, detail: str) -> None:
 def _accept(record: InboundEmail, message, case: Case, sender) -> None:
     attachments, refused = _attachments(message)
     body = _reply_body(message)
+    if len(body) > REPLY_MAX_CHARS:
+        body = (
+            body[:REPLY_MAX_CHARS]
+            + f"\n\n[Shortened: a reply keeps its first {REPLY_MAX_CHARS:,} characters.]"
+        )
     if refused:
         notes = "\n".join(f"- {reason}" for reason in refused)
         body = f"{body}\n\n[Attachments not added]\n{notes}".strip()

@@ -3,7 +3,35 @@
 import django.db.models.deletion
 import django.utils.timezone
 from django.conf import settings
+from django.contrib.auth.management import create_permissions
 from django.db import migrations, models
+
+GROUP = "Support engineers"
+
+
+def grant_view_inbound(apps, schema_editor):
+    # Engineers read the inbound record in the admin; permissions are created after
+    # all migrations normally, so this one is made now.
+    app_config = apps.get_app_config("cases")
+    app_config.models_module = True
+    create_permissions(app_config, apps=apps, verbosity=0)
+    app_config.models_module = None
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    permission = Permission.objects.filter(
+        content_type__app_label="cases", codename="view_inboundemail"
+    ).first()
+    for group in Group.objects.filter(name=GROUP):
+        group.permissions.add(permission)
+
+
+def revoke_view_inbound(apps, schema_editor):
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for group in Group.objects.filter(name=GROUP):
+        group.permissions.remove(
+            *Permission.objects.filter(content_type__app_label="cases", codename="view_inboundemail")
+        )
 
 
 class Migration(migrations.Migration):
@@ -43,4 +71,5 @@ class Migration(migrations.Migration):
                 'indexes': [models.Index(fields=['outcome', '-received_at'], name='inbound_outcome_received')],
             },
         ),
+        migrations.RunPython(grant_view_inbound, revoke_view_inbound),
     ]

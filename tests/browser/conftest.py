@@ -3,6 +3,7 @@
 Every test here is marked `browser` and runs with real transactions (`transactional_db`).
 """
 
+import importlib
 import os
 
 import pytest
@@ -44,7 +45,24 @@ def live_url(live_server):
 
 @pytest.fixture(autouse=True)
 def _browser_db(transactional_db):
-    """live_server needs committed data."""
+    """live_server needs committed data.
+
+    Each test flushes the database when it ends, taking the data that migrations made
+    with it (the support engineers group), so it is put back for the next test.
+    Permissions come back by themselves: the flush re-runs post_migrate.
+    """
+    from django.contrib.auth.models import Group, Permission
+
+    migration = importlib.import_module("cases.migrations.0003_support_engineers_and_guards")
+    group, _ = Group.objects.get_or_create(name=migration.GROUP)
+    for app_label, model, codenames in migration.PERMISSIONS:
+        group.permissions.add(
+            *Permission.objects.filter(
+                content_type__app_label=app_label,
+                content_type__model=model,
+                codename__in=codenames,
+            )
+        )
 
 
 def sign_in(page, live_url: str, email: str, password: str) -> None:

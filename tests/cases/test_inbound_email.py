@@ -215,6 +215,24 @@ def test_reply_to_closed_case_starts_linked_case_when_configured(client, setting
     )
 
 
+def test_overlong_reply_is_shortened_like_the_web_limit(client, asked_case):
+    from cases.inbound import REPLY_MAX_CHARS
+
+    requester = asked_case.requester
+    payload = hooks.postmark_inbound(
+        from_email=requester.email,
+        to=reply_address(asked_case, requester),
+        subject="Re: We need your input",
+        text="x" * (REPLY_MAX_CHARS + 10),
+    )
+
+    assert hooks.post_postmark_inbound(client, payload).status_code == 200
+
+    body = customer_messages(asked_case).get().body
+    assert body.startswith("x" * REPLY_MAX_CHARS + "\n\n[Shortened")
+    assert "x" * (REPLY_MAX_CHARS + 1) not in body
+
+
 def test_html_only_reply_is_turned_into_text(client, asked_case):
     requester = asked_case.requester
     payload = hooks.postmark_inbound(

@@ -28,7 +28,7 @@ def rejected():
 
 
 def test_engineer_sees_rejected_email_with_its_reason_and_case(client, rejected):
-    client.force_login(EngineerFactory(is_superuser=True))
+    client.force_login(EngineerFactory())
 
     listing = client.get(reverse("admin:cases_inboundemail_changelist"))
     detail = client.get(reverse("admin:cases_inboundemail_change", args=[rejected.pk]))
@@ -42,7 +42,7 @@ def test_engineer_sees_rejected_email_with_its_reason_and_case(client, rejected)
 
 
 def test_inbound_records_cannot_be_added_changed_or_deleted(client, rejected):
-    client.force_login(EngineerFactory(is_superuser=True))
+    client.force_login(EngineerFactory())
 
     add = client.get(reverse("admin:cases_inboundemail_add"))
     delete = client.post(
