@@ -47,6 +47,7 @@ def production_env() -> dict[str, str]:
         "CELERY_BROKER_URL": "redis://redis.example.com:6379/0",
         "EMAIL_BACKEND": "anymail.backends.postmark.EmailBackend",
         "POSTMARK_SERVER_TOKEN": "server-token",
+        "ANYMAIL_WEBHOOK_SECRET": f"anymail:{secrets.token_urlsafe(24)}",
     }
 
 
@@ -85,6 +86,16 @@ def test_check_deploy_reports_nothing_for_a_production_environment(tmp_path):
     assert result.returncode == 0, result.stderr
     assert SYSTEM_CHECK_OK in result.stdout
     assert "WARNINGS" not in result.stderr + result.stdout
+
+
+def test_check_deploy_fails_without_a_webhook_secret(tmp_path):
+    """Without it anyone could post replies to the inbound email webhook."""
+    env = {**production_env(), "ANYMAIL_WEBHOOK_SECRET": ""}
+
+    result = manage("check", "--deploy", env=env, var_dir=tmp_path)
+
+    assert result.returncode != 0
+    assert "cases.E001" in result.stderr
 
 
 def test_production_environment_selects_postgres_redis_and_anymail(tmp_path):
