@@ -78,6 +78,10 @@ def receive(*, message, esp_name: str, event_id: str = "") -> InboundEmail | Non
     retry deliveries): a duplicate is neither stored nor applied twice.
     """
     key = _message_key(message, esp_name, event_id)
+    if esp_name.lower() not in settings.INBOUND_EMAIL_ESPS:
+        # Recorded under its own key: the same email arriving through the enabled
+        # provider (during a switch, both may forward) must still count.
+        key = f"{esp_name.lower()}-disabled:{key}"[:998]
     if InboundEmail.objects.filter(email_message_id=key).exists():
         logger.info("Inbound email %s received again; ignored", key)
         return None

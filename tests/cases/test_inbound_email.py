@@ -411,6 +411,25 @@ def test_inbound_from_a_provider_not_enabled_changes_nothing(client, asked_case,
     assert InboundEmail.objects.get().reason == InboundReason.PROVIDER_DISABLED
 
 
+def test_same_email_through_the_enabled_provider_still_counts(client, asked_case, settings):
+    settings.INBOUND_EMAIL_ESPS = ["postmark"]
+    common = dict(
+        from_email=asked_case.requester.email,
+        to=reply_address(asked_case, asked_case.requester),
+        subject="Re: input",
+        text="Sent during the switch of provider.",
+        message_id=hooks.new_message_id(),
+    )
+
+    hooks.post_mailgun_inbound(client, hooks.mailgun_inbound(**common))
+    hooks.post_postmark_inbound(client, hooks.postmark_inbound(**common))
+
+    asked_case.refresh_from_db()
+    assert asked_case.status == Status.IN_PROGRESS
+    assert customer_messages(asked_case).count() == 1
+    assert InboundEmail.objects.count() == 2
+
+
 # --- Duplicates -----------------------------------------------------------------------
 
 
