@@ -542,6 +542,8 @@ class NotificationState(models.TextChoices):
     COMPLAINED = "complained", "Complained"
     REJECTED = "rejected", "Rejected"
     FAILED = "failed", "Failed"
+    # Not sent on purpose: a reminder whose clock stopped before it went out.
+    CANCELLED = "cancelled", "Cancelled"
 
 
 class Notification(UndeletableModel):

@@ -14,9 +14,9 @@ import logging
 import random
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
+from anymail.exceptions import AnymailAPIError, AnymailInvalidAddress, AnymailRecipientsRefused
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
@@ -25,7 +25,17 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
-from .models import Case, CaseEvent, Message, Notification, NotificationKind, NotificationState
+from .models import (
+    Case,
+    CaseEvent,
+    Message,
+    Notification,
+    NotificationKind,
+    NotificationState,
+    Status,
+    pending_customer_timeout,
+    resolved_timeout,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +97,9 @@ def message_id_for(notification: Notification) -> str:
 
 
 def _subject(case: Case, kind: str) -> str:
-    return SUBJECTS[kind].format(ref=case.reference, subject=case.subject)[:300]
+    # A header: any line break in the case subject would make the email unsendable.
+    subject = " ".join(case.subject.split())
+    return SUBJECTS[kind].format(ref=case.reference, subject=subject)[:300]
 
 
 def queue(
@@ -127,11 +139,36 @@ def queue(
     return notification
 
 
+def _reminder_key(case: Case, *, days_before: int) -> str:
+    # One reminder per clock start and threshold: a new request for information
+    # starts a new clock and earns its own reminders.
+    return f"reminder:{case.pk}:{case.pending_since.timestamp():.6f}:{days_before}:{case.requester_id}"
+
+
+def _parse_reminder_key(key: str) -> tuple[float, int]:
+    """(clock start timestamp, days before) of a reminder's dedupe key."""
+    _, _, pending_since, days_before, _ = key.split(":")
+    return float(pending_since), int(days_before)
+
+
 def queue_reminder(case: Case, *, days_before: int) -> bool:
-    key = f"reminder:{case.pk}:{case.pending_since.timestamp():.6f}:{days_before}:{case.requester_id}"
+    key = _reminder_key(case, days_before=days_before)
     return queue(
         case, NotificationKind.REMINDER, recipient=case.requester, dedupe_key=key
     ) is not None
+
+
+def is_obsolete(notification: Notification) -> bool:
+    """A reminder whose clock has stopped (the customer replied, the case moved on)."""
+    if notification.kind != NotificationKind.REMINDER:
+        return False
+    case = notification.case
+    pending_since, _ = _parse_reminder_key(notification.dedupe_key)
+    return not (
+        case.status == Status.PENDING_CUSTOMER
+        and case.pending_since is not None
+        and f"{case.pending_since.timestamp():.6f}" == f"{pending_since:.6f}"
+    )
 
 
 def enqueue(notification_id: int) -> None:
@@ -170,7 +207,9 @@ def _claim(notification_id: int) -> Notification | None:
     now = timezone.now()
     with transaction.atomic():
         notification = (
-            Notification.objects.select_for_update(skip_locked=True)
+            # Only the outbox row: a case locked by a reply in flight must not make
+            # the claim skip the email.
+            Notification.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("case", "recipient", "message", "event")
             .filter(pk=notification_id)
             .first()
@@ -183,6 +222,14 @@ def _claim(notification_id: int) -> Notification | None:
             # The last attempt died mid-send: the provider may have it already.
             notification.possible_duplicate = True
         elif notification.state != NotificationState.QUEUED:
+            return None
+        if is_obsolete(notification):
+            # Checked under the row lock at the last moment: a reminder queued just
+            # before the customer replied (or delayed by a broker outage) is never sent.
+            notification.state = NotificationState.CANCELLED
+            notification.state_changed_at = now
+            notification.last_error = "Not sent: the case no longer awaits the customer."
+            notification.save(update_fields=["state", "state_changed_at", "last_error"])
             return None
         notification.state = NotificationState.SENDING
         notification.attempts += 1
@@ -230,7 +277,7 @@ def email_context(notification: Notification) -> dict:
     )
     reminder_days = None
     if notification.kind == NotificationKind.REMINDER:
-        reminder_days = int(notification.dedupe_key.split(":")[3])
+        _, reminder_days = _parse_reminder_key(notification.dedupe_key)
     return {
         "case": case,
         "recipient": notification.recipient,
@@ -238,11 +285,25 @@ def email_context(notification: Notification) -> dict:
         "event": notification.event,
         "case_url": f"{settings.SITE_URL}{path}",
         "help_url": f"{settings.SITE_URL}{reverse('help:case_statuses')}",
-        "auto_close_at": case.auto_close_at,
+        "auto_close_at": closes_at(notification),
         "pending_days": settings.CASE_PENDING_CUSTOMER_AUTO_CLOSE_DAYS,
         "resolved_days": settings.CASE_RESOLVED_AUTO_CLOSE_DAYS,
         "reminder_days": reminder_days,
     }
+
+
+def closes_at(notification: Notification) -> datetime | None:
+    """The closing date the email announces, as it was when the email was queued.
+
+    Taken from the event that started the clock, not from the case now: an email sent
+    late (retries, a broker outage) still states the date the customer was promised.
+    """
+    event = notification.event
+    if notification.kind == NotificationKind.PENDING_CUSTOMER and event is not None:
+        return event.created_at + pending_customer_timeout()
+    if notification.kind == NotificationKind.RESOLVED and event is not None:
+        return event.created_at + resolved_timeout()
+    return notification.case.auto_close_at
 
 
 def _finish(notification: Notification, **fields) -> None:
@@ -250,11 +311,29 @@ def _finish(notification: Notification, **fields) -> None:
     Notification.objects.filter(pk=notification.pk).update(**fields)
 
 
-def _is_permanent(error: Exception) -> bool:
-    if isinstance(error, AnymailRecipientsRefused):
+# Client errors that a later attempt can cure: timeout, conflict, too early, rate limit.
+TEMPORARY_CLIENT_ERRORS = {408, 409, 425, 429}
+
+
+def is_permanent(error: Exception) -> bool:
+    """True when sending again cannot succeed: refused or invalid recipient, other 4xx."""
+    if isinstance(error, AnymailRecipientsRefused | AnymailInvalidAddress):
         return True
     status = getattr(error, "status_code", None)
-    return isinstance(error, AnymailAPIError) and status is not None and 400 <= status < 500 and status != 429
+    return (
+        isinstance(error, AnymailAPIError)
+        and status is not None
+        and 400 <= status < 500
+        and status not in TEMPORARY_CLIENT_ERRORS
+    )
+
+
+def _describe(error: Exception) -> str:
+    try:
+        text = str(error)
+    except Exception:  # noqa: BLE001 - a badly built error must not lose the outcome
+        text = repr(error)
+    return f"{type(error).__name__}: {text}"[:2000]
 
 
 def deliver(notification_id: int) -> DeliveryResult:
@@ -266,8 +345,8 @@ def deliver(notification_id: int) -> DeliveryResult:
         email = build_email(notification)
         email.send()
     except Exception as error:  # noqa: BLE001 - every failure is recorded on the row
-        description = f"{type(error).__name__}: {error}"[:2000]
-        if _is_permanent(error) or notification.attempts >= MAX_ATTEMPTS:
+        description = _describe(error)
+        if is_permanent(error) or notification.attempts >= MAX_ATTEMPTS:
             logger.warning("Notification %s failed for good: %s", notification.pk, description)
             _finish(notification, state=NotificationState.FAILED, last_error=description)
             return DeliveryResult(Outcome.FAILED)

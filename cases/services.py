@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django_fsm import can_proceed, has_transition_perm
 
@@ -273,7 +273,7 @@ def case_reply(
             else "Customer replied to a closed case"
         )
         event = _apply(case, "reopen", actor=author, reason=reason)
-        _notify_reopened(case, event)
+        _notify_reopened(case, event, message=message)
     else:
         case.last_activity_at = now
         case.save(update_fields=["last_activity_at", "last_customer_activity_at", "updated_at"])
@@ -336,10 +336,11 @@ def case_answer_approval(*, case: Case, customer, approved: bool, comment: str =
     return case_reply(case=locked, author=customer, body=body)
 
 
-def _notify_reopened(case: Case, event: CaseEvent) -> None:
+def _notify_reopened(case: Case, event: CaseEvent, *, message: Message | None = None) -> None:
     _notify_requester(case, NotificationKind.REOPENED, event=event)
     if event.actor_kind == Actor.CUSTOMER:
-        _notify_assignee(case, NotificationKind.CUSTOMER_REOPENED, event=event)
+        # The engineer sees why the customer reopened it.
+        _notify_assignee(case, NotificationKind.CUSTOMER_REOPENED, event=event, message=message)
 
 
 @transaction.atomic
@@ -383,12 +384,13 @@ def case_reopen(*, case: Case, actor, message: str = "") -> Case:
         reason="Reopened by the customer" if kind == Actor.CUSTOMER else "Reopened by engineer",
         refused="Only resolved or closed cases can be reopened.",
     )
+    posted = None
     if message.strip():
-        _add_message(case, author=actor, author_kind=kind, body=message)
+        posted = _add_message(case, author=actor, author_kind=kind, body=message)
     if kind == Actor.CUSTOMER:
         case.last_customer_activity_at = event.created_at
         case.save(update_fields=["last_customer_activity_at", "updated_at"])
-    _notify_reopened(case, event)
+    _notify_reopened(case, event, message=posted)
     return case
 
 
@@ -605,18 +607,24 @@ def send_due_reminders() -> int:
     queued = 0
     now = timezone.now()
     thresholds = sorted(settings.CASE_REMINDER_DAYS_BEFORE)  # e.g. [1, 7]
-    for case in case_list_awaiting_reminder(now=now, max_days_before=max(thresholds, default=0)):
-        deadline = case.auto_close_at
-        if deadline is None or now >= deadline:
-            continue
-        due = [d for d in thresholds if now >= deadline - timedelta(days=d)]
-        if not due:
-            continue
-        days_before = min(due)
-        try:
-            with transaction.atomic():
-                created = notifications.queue_reminder(case, days_before=days_before)
-        except IntegrityError:
-            created = False
-        queued += int(created)
+    if not thresholds:
+        return 0
+    candidates = case_list_awaiting_reminder(now=now, max_days_before=max(thresholds))
+    for case_id in candidates.values_list("pk", flat=True):
+        with transaction.atomic():
+            # Re-read under the row lock: a reply committed since the query stops the
+            # clock, and such a case gets no reminder. A busy case is left to the next run.
+            case = (
+                Case.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("requester")
+                .filter(pk=case_id, status=Status.PENDING_CUSTOMER, auto_close_held_reason="")
+                .first()
+            )
+            deadline = case.auto_close_at if case is not None else None
+            if deadline is None or now >= deadline or not case.requester.is_active:
+                continue
+            due = [d for d in thresholds if now >= deadline - timedelta(days=d)]
+            if not due:
+                continue
+            queued += int(notifications.queue_reminder(case, days_before=min(due)))
     return queued

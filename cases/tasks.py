@@ -7,9 +7,15 @@ from celery import shared_task
 from . import notifications, services
 
 
-@shared_task(bind=True, max_retries=notifications.MAX_ATTEMPTS, acks_late=True)
+# The row counts attempts (a relayed task starts again at retries=0): it decides when to
+# give up, so Celery's own limit is off.
+@shared_task(bind=True, max_retries=None, acks_late=True)
 def send_notification(self, notification_id: int) -> str:
-    """Send one outbox row; temporary provider errors come back with backoff and jitter."""
+    """Send one outbox row; temporary provider errors come back with backoff and jitter.
+
+    If the retry cannot be published (broker down), the row stays queued with its next
+    attempt time and the relay picks it up.
+    """
     result = notifications.deliver(notification_id)
     if result.outcome is notifications.Outcome.RETRY:
         raise self.retry(countdown=result.retry_in)
