@@ -64,12 +64,15 @@ REPLY_LOCAL_PART = re.compile(r"^case\.(\d+)\.(\d+)\.([0-9a-f]{20})$")
 
 
 def _reply_signature(case_id: int, user_id: int) -> str:
-    return salted_hmac("cases.reply-address", f"{case_id}:{user_id}", algorithm="sha256").hexdigest()[:20]
+    return salted_hmac(
+        "cases.reply-address", f"{case_id}:{user_id}", algorithm="sha256"
+    ).hexdigest()[:20]
 
 
 def reply_address(case: Case, recipient) -> str:
     """An unguessable Reply-To per case and recipient: replies route back to the case."""
-    return f"case.{case.pk}.{recipient.pk}.{_reply_signature(case.pk, recipient.pk)}@{settings.REPLY_DOMAIN}"
+    signature = _reply_signature(case.pk, recipient.pk)
+    return f"case.{case.pk}.{recipient.pk}.{signature}@{settings.REPLY_DOMAIN}"
 
 
 def parse_reply_address(address: str) -> tuple[int, int] | None:
@@ -142,7 +145,8 @@ def queue(
 def _reminder_key(case: Case, *, days_before: int) -> str:
     # One reminder per clock start and threshold: a new request for information
     # starts a new clock and earns its own reminders.
-    return f"reminder:{case.pk}:{case.pending_since.timestamp():.6f}:{days_before}:{case.requester_id}"
+    clock = f"{case.pending_since.timestamp():.6f}"
+    return f"reminder:{case.pk}:{clock}:{days_before}:{case.requester_id}"
 
 
 def _parse_reminder_key(key: str) -> tuple[float, int]:
@@ -153,9 +157,10 @@ def _parse_reminder_key(key: str) -> tuple[float, int]:
 
 def queue_reminder(case: Case, *, days_before: int) -> bool:
     key = _reminder_key(case, days_before=days_before)
-    return queue(
-        case, NotificationKind.REMINDER, recipient=case.requester, dedupe_key=key
-    ) is not None
+    return (
+        queue(case, NotificationKind.REMINDER, recipient=case.requester, dedupe_key=key)
+        is not None
+    )
 
 
 def is_obsolete(notification: Notification) -> bool:
@@ -217,7 +222,10 @@ def _claim(notification_id: int) -> Notification | None:
         if notification is None:
             return None
         if notification.state == NotificationState.SENDING:
-            if notification.last_attempt_at and now - notification.last_attempt_at < STALE_SENDING_AFTER:
+            if (
+                notification.last_attempt_at
+                and now - notification.last_attempt_at < STALE_SENDING_AFTER
+            ):
                 return None  # another worker is sending it right now
             # The last attempt died mid-send: the provider may have it already.
             notification.possible_duplicate = True
@@ -236,7 +244,13 @@ def _claim(notification_id: int) -> Notification | None:
         notification.last_attempt_at = now
         notification.state_changed_at = now
         notification.save(
-            update_fields=["state", "attempts", "last_attempt_at", "state_changed_at", "possible_duplicate"]
+            update_fields=[
+                "state",
+                "attempts",
+                "last_attempt_at",
+                "state_changed_at",
+                "possible_duplicate",
+            ]
         )
     return notification
 
@@ -273,7 +287,9 @@ def email_context(notification: Notification) -> dict:
         NotificationKind.CUSTOMER_RESOLVED,
     )
     path = (
-        reverse("admin:cases_case_change", args=[case.pk]) if for_engineer else case.get_absolute_url()
+        reverse("admin:cases_case_change", args=[case.pk])
+        if for_engineer
+        else case.get_absolute_url()
     )
     reminder_days = None
     if notification.kind == NotificationKind.REMINDER:

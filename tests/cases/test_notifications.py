@@ -70,7 +70,9 @@ def test_request_info_emails_customer_the_question_what_to_do_and_close_date(
     assert email.extra_headers["Message-ID"] == notifications.message_id_for(row)
 
 
-def test_html_email_escapes_what_people_wrote(frozen, mailoutbox, django_capture_on_commit_callbacks):
+def test_html_email_escapes_what_people_wrote(
+    frozen, mailoutbox, django_capture_on_commit_callbacks
+):
     case = CaseFactory(in_progress=True, subject="<b>Broken</b> & slow")
     with django_capture_on_commit_callbacks(execute=True):
         services.case_request_info(
@@ -191,7 +193,9 @@ def test_customer_mark_resolved_emails_engineer_and_not_the_customer(
 def test_internal_note_emails_nobody(mailoutbox, django_capture_on_commit_callbacks):
     case = CaseFactory(in_progress=True)
     with django_capture_on_commit_callbacks(execute=True):
-        services.case_add_internal_note(case=case, engineer=case.assignee, body="Customer is on 1.27")
+        services.case_add_internal_note(
+            case=case, engineer=case.assignee, body="Customer is on 1.27"
+        )
 
     assert mailoutbox == []
     assert not Notification.objects.exists()
@@ -216,10 +220,13 @@ def test_rolled_back_transition_queues_nothing_and_its_retry_queues_once(
     class Interrupted(Exception):
         pass
 
-    with django_capture_on_commit_callbacks(execute=True), pytest.raises(Interrupted):
-        with transaction.atomic():
-            services.case_resolve(case=case, engineer=case.assignee)
-            raise Interrupted
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(Interrupted),
+        transaction.atomic(),
+    ):
+        services.case_resolve(case=case, engineer=case.assignee)
+        raise Interrupted
     assert not Notification.objects.exists()
     assert mailoutbox == []
 
@@ -288,7 +295,9 @@ def provider_error(status_code: int, reason: str) -> AnymailAPIError:
     response.status_code = status_code
     response.reason = reason
     response._content = b'{"message": "%s"}' % reason.encode()
-    return AnymailAPIError(f"ESP API response {status_code}", status_code=status_code, response=response)
+    return AnymailAPIError(
+        f"ESP API response {status_code}", status_code=status_code, response=response
+    )
 
 
 class FlakyBackend(LocmemBackend):
@@ -379,7 +388,9 @@ def test_rate_limits_and_server_errors_are_temporary(status_code):
 
 def test_gives_up_after_the_last_attempt(flaky_mailer, queued_row):
     flaky_mailer.failures = notifications.MAX_ATTEMPTS
-    outcomes = [notifications.deliver(queued_row.pk).outcome for _ in range(notifications.MAX_ATTEMPTS)]
+    outcomes = [
+        notifications.deliver(queued_row.pk).outcome for _ in range(notifications.MAX_ATTEMPTS)
+    ]
     assert outcomes == [Outcome.RETRY] * (notifications.MAX_ATTEMPTS - 1) + [Outcome.FAILED]
     queued_row.refresh_from_db()
     assert queued_row.state == NotificationState.FAILED
@@ -406,7 +417,9 @@ def test_relay_waits_for_the_backoff_of_a_retried_row(time_machine, flaky_mailer
     time_machine.move_to(NOW, tick=False)
     flaky_mailer.failures = 1
     retry_in = notifications.deliver(queued_row.pk).retry_in
-    time_machine.shift(timedelta(seconds=retry_in) + notifications.RELAY_GRACE - timedelta(seconds=1))
+    time_machine.shift(
+        timedelta(seconds=retry_in) + notifications.RELAY_GRACE - timedelta(seconds=1)
+    )
     assert notifications.relay_unsent() == 0
     time_machine.shift(timedelta(seconds=1))
     assert notifications.relay_unsent() == 1
