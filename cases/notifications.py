@@ -203,8 +203,9 @@ class DeliveryResult:
 
 
 def backoff_seconds(attempts: int) -> float:
-    """Exponential backoff with full jitter: ~30 s, 1 min, 2 min ... capped at 1 hour."""
-    ceiling = min(30 * 2 ** max(attempts - 1, 0), 3600)
+    """Exponential backoff with jitter: ~30 s, 1 min, 2 min ... capped at 1 hour."""
+    base = settings.NOTIFICATION_RETRY_BACKOFF_SECONDS
+    ceiling = min(base * 2 ** max(attempts - 1, 0), 3600)
     return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not security
 
 
@@ -344,6 +345,13 @@ def is_permanent(error: Exception) -> bool:
     )
 
 
+def _provider_message_id(email: EmailMultiAlternatives) -> str:
+    """The ESP's id for the message (tracking webhooks match on it); "" without Anymail."""
+    status = getattr(email, "anymail_status", None)
+    message_id = getattr(status, "message_id", None)
+    return "" if message_id is None else str(message_id)[:255]
+
+
 def _describe(error: Exception) -> str:
     try:
         text = str(error)
@@ -374,12 +382,11 @@ def deliver(notification_id: int) -> DeliveryResult:
             next_attempt_at=timezone.now() + timedelta(seconds=delay),
         )
         return DeliveryResult(Outcome.RETRY, retry_in=delay)
-    status = getattr(email, "anymail_status", None)
     _finish(
         notification,
         state=NotificationState.SENT,
         sent_at=timezone.now(),
-        provider_message_id=(getattr(status, "message_id", None) or "")[:255],
+        provider_message_id=_provider_message_id(email),
         last_error="",
     )
     return DeliveryResult(Outcome.SENT)

@@ -1,0 +1,86 @@
+"""A real Celery worker (in a thread of the test process) on the configured broker.
+
+`make test` points `CELERY_BROKER_URL` at Redis; tasks published by the code under test
+go through it to this worker, which talks to the test database like production does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+
+from portal.celery import app as celery_app
+from portal.models import SUPPORT_ENGINEERS_GROUP
+
+
+def reset_producer_pool() -> None:
+    """Forget the app's producer pool, so the next publish uses `broker_url` as set now.
+
+    kombu keeps one pool per broker URL: the real broker's pool is found again as it was.
+    """
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def anymail_test_mailer(settings):
+    """Anymail's test backend: it records each sent message (and a message id)."""
+    settings.MAILERS = {"default": {"BACKEND": "anymail.backends.test.EmailBackend"}}
+
+
+@pytest.fixture
+def support_engineers_group(transactional_db) -> None:
+    """The data migration's group: the flush after every transactional test empties it."""
+    from django.contrib.auth.models import Group, Permission
+
+    migration = importlib.import_module("cases.migrations.0003_support_engineers_and_guards")
+    group, _ = Group.objects.get_or_create(name=SUPPORT_ENGINEERS_GROUP)
+    for app_label, model, codenames in migration.PERMISSIONS:
+        group.permissions.add(
+            *Permission.objects.filter(
+                content_type__app_label=app_label,
+                content_type__model=model,
+                codename__in=codenames,
+            )
+        )
+
+
+@pytest.fixture
+def celery_worker_factory(transactional_db, support_engineers_group) -> Iterator[Callable]:
+    """Start a real worker when the test says so (some tests act before it is up)."""
+    celery_app.conf.task_always_eager = False
+    with celery_app.connection_for_write() as connection:
+        # Our Redis database is private, but a crashed run may have left tasks behind.
+        connection.default_channel.queue_purge(celery_app.conf.task_default_queue)
+    started: list[contextlib.AbstractContextManager] = []
+
+    def start():
+        worker = start_worker(
+            celery_app, pool="solo", concurrency=1, perform_ping_check=False, shutdown_timeout=10
+        )
+        started.append(worker)
+        return worker.__enter__()
+
+    yield start
+    for worker in reversed(started):
+        worker.__exit__(None, None, None)
+    reset_producer_pool()
+
+
+@pytest.fixture
+def celery_worker(celery_worker_factory):
+    return celery_worker_factory()
+
+
+def wait_until(predicate: Callable[[], bool], *, timeout: float = 20) -> None:
+    """Poll what a worker thread does, up to `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("Timed out waiting for the worker.")
+        time.sleep(0.05)
