@@ -9,8 +9,8 @@ from datetime import timedelta
 
 import pytest
 import requests
-from anymail.exceptions import AnymailAPIError
 from anymail.backends.test import EmailBackend as AnymailTestBackend
+from anymail.exceptions import AnymailAPIError
 from django.core import mail
 from django.utils import timezone
 
