@@ -28,7 +28,8 @@ install: $(STAMP)
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile.dev start -p $(PORT)
+	SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)} PATH="$(CURDIR)/$(BIN):$$PATH" \
+		$(BIN)/honcho -f Procfile.dev start -p $(PORT)
 
 ## test: the whole suite on PostgreSQL and Redis (started if they are down), browser included
 test: install services browser

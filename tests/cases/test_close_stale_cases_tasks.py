@@ -84,4 +84,4 @@ def test_sweep_task_rerun_closes_nothing_twice(
         assert close_stale_cases_task() == [case.reference]
         assert close_stale_cases_task() == []
     assert len(mailoutbox) == 1
-    assert "resolved with no objection for 7 days" in mailoutbox[0].body
+    assert "Why: Resolved with no objection for 7 days." in mailoutbox[0].body

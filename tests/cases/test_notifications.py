@@ -122,7 +122,7 @@ def test_auto_close_emails_customer_why_and_how_to_reopen(
     assert len(mailoutbox) == 1
     assert email.subject.startswith(f"[{case.reference}] Closed automatically:")
     for body in (email.body, html_of(email)):
-        assert "no reply for 14 days on pending customer" in body
+        assert "Why: No reply for 14 days on Pending Customer." in body
         assert "Reopen Case" in body
         assert "full history" in body
 
