@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import os
 import time
 from collections.abc import Callable, Iterator
 
@@ -16,6 +17,20 @@ from celery.contrib.testing.worker import start_worker
 
 from portal.celery import app as celery_app
 from portal.models import SUPPORT_ENGINEERS_GROUP
+
+# One queue per test process: what one process's tests publish only its own worker
+# consumes, even when xdist spreads these tests over processes (pytest 9 stores node ids
+# where pytest-xdist 3.8's loadgroup cannot tag them, so xdist_group alone is not enough).
+TEST_QUEUE = f"portal-tests-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+
+
+def use_test_queue() -> None:
+    if celery_app.conf.task_default_queue == TEST_QUEUE:
+        return
+    celery_app.conf.task_default_queue = TEST_QUEUE
+    # The routing Celery derived from the old name is cached: derive it again.
+    for name in ("default_queue", "queues", "router", "send_task_message", "create_task_message"):
+        celery_app.amqp.__dict__.pop(name, None)
 
 
 def reset_producer_pool() -> None:
@@ -54,6 +69,7 @@ def support_engineers_group(transactional_db) -> None:
 def celery_worker_factory(transactional_db, support_engineers_group) -> Iterator[Callable]:
     """Start a real worker when the test says so (some tests act before it is up)."""
     celery_app.conf.task_always_eager = False
+    use_test_queue()
     with celery_app.connection_for_write() as connection:
         # Our Redis database is private, but a crashed run may have left tasks behind.
         connection.default_channel.queue_purge(celery_app.conf.task_default_queue)
