@@ -324,8 +324,18 @@ def closes_at(notification: Notification) -> datetime | None:
 
 
 def _finish(notification: Notification, **fields) -> None:
+    """Record the outcome of the attempt that claimed the row.
+
+    Only a row still in "sending" takes the new state: a tracking webhook can report
+    "delivered" or "bounced" before the provider's API call has even returned, and that
+    later truth must not be overwritten by "sent".
+    """
     fields["state_changed_at"] = timezone.now()
-    Notification.objects.filter(pk=notification.pk).update(**fields)
+    claimed = Notification.objects.filter(pk=notification.pk, state=NotificationState.SENDING)
+    if claimed.update(**fields) == 0 and fields.get("state") == NotificationState.SENT:
+        Notification.objects.filter(pk=notification.pk).update(
+            sent_at=fields["sent_at"], provider_message_id=fields["provider_message_id"]
+        )
 
 
 # Client errors that a later attempt can cure: timeout, conflict, too early, rate limit.

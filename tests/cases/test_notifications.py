@@ -322,6 +322,17 @@ def flaky_mailer(settings):
     FlakyBackend.error = error
 
 
+class TrackedBeforeReturnBackend(LocmemBackend):
+    """The provider's delivery webhook lands while its API call is still returning."""
+
+    def send_messages(self, messages):
+        sent = super().send_messages(messages)
+        for message in messages:
+            row_id = message.metadata["notification_id"]
+            Notification.objects.filter(pk=row_id).update(state=NotificationState.DELIVERED)
+        return sent
+
+
 @pytest.fixture
 def queued_row(django_capture_on_commit_callbacks):
     case = CaseFactory(in_progress=True)
@@ -455,3 +466,18 @@ def test_engineer_notifications_go_to_the_current_assignee(
         services.case_reply(case=case, author=case.requester, body="Here you go.")
     [email] = mailoutbox
     assert email.to == [other.email]
+
+
+def test_delivery_reported_before_the_send_returns_is_not_overwritten_by_sent(
+    settings, queued_row, mailoutbox
+):
+    settings.MAILERS = {
+        "default": {"BACKEND": "tests.cases.test_notifications.TrackedBeforeReturnBackend"}
+    }
+
+    notifications.deliver(queued_row.pk)
+
+    queued_row.refresh_from_db()
+    assert queued_row.state == NotificationState.DELIVERED
+    assert queued_row.sent_at is not None
+    assert len(mailoutbox) == 1
