@@ -26,7 +26,7 @@ def case_list_for_customer(
     if query:
         pk = Case.pk_from_reference(query)
         cases = cases.filter(Q(subject__icontains=query) | Q(pk=pk) if pk else Q(subject__icontains=query))
-    return cases.select_related("assignee").order_by("-last_activity_at", "-id")
+    return cases.select_related("assignee", "requester").order_by("-last_activity_at", "-id")
 
 
 def case_status_counts_for_customer(*, user, organisation: bool = False) -> dict[str, int]:

@@ -107,7 +107,7 @@ def test_running_clock_shows_the_automatic_close_date(
     content = page_of(client, case)
 
     assert f"{sentence}, this case closes automatically on" in content
-    assert '<time datetime="2026-05-11T08:30:00+00:00">11 May 2026, 08:30</time>' in content
+    assert '<time datetime="2026-05-11T08:30:00+00:00">11 May 2026, 08:30 UTC</time>' in content
 
 
 @pytest.mark.parametrize("status", ["new", "open", "in_progress", "closed"])
@@ -227,3 +227,78 @@ def test_query_count_does_not_grow_with_messages(client, django_assert_max_num_q
     with django_assert_max_num_queries(9):
         response = client.get(case.get_absolute_url())
     assert response.content.decode().count('class="thread-message') == 31
+
+
+def test_engineers_question_is_quoted_where_the_customer_answers_it(client):
+    case = CaseFactory(in_progress=True)
+    services.case_request_info(
+        case=case,
+        engineer=case.assignee,
+        message="Please attach kubelet.log from node-3.",
+        kind=InfoRequestKind.LOGS,
+    )
+
+    content = page_of(client, case)
+
+    reply_panel = content[
+        content.index('id="reply-heading"') : content.index('id="thread-heading"')
+    ]
+    assert "data-question" in reply_panel
+    assert "Please attach kubelet.log from node-3." in reply_panel
+
+
+def test_approval_panel_says_what_change_is_to_be_approved(client):
+    case = CaseFactory(in_progress=True)
+    services.case_request_info(
+        case=case,
+        engineer=case.assignee,
+        message="May I raise your API limit to 200 req/s?",
+        kind=InfoRequestKind.APPROVAL,
+    )
+
+    content = page_of(client, case)
+
+    approval_panel = content[
+        content.index('id="approval-heading"') : content.index('id="reply-heading"')
+    ]
+    assert "May I raise your API limit to 200 req/s?" in approval_panel
+    # One call to action: the reply box is offered for questions, not as a second alarm.
+    assert "Reply to unblock this case" not in content
+    assert "Questions before you decide?" in content
+
+
+def test_no_question_is_quoted_once_the_customer_has_answered(client):
+    case = CaseFactory(in_progress=True)
+    services.case_request_info(
+        case=case,
+        engineer=case.assignee,
+        message="Which version?",
+        kind=InfoRequestKind.CONFIGURATION,
+    )
+    services.case_reply(case=case, author=case.requester, body="Version 1.31.")
+
+    assert "data-question" not in page_of(client, case)
+
+
+def test_colleagues_case_names_who_opened_it(client):
+    opener = customer(full_name="Cole Colleague")
+    case = CaseFactory(requester=opener)
+    me = customer(case.organisation, sees_organisation=True)
+    client.force_login(me)
+
+    content = client.get(case.get_absolute_url()).content.decode()
+
+    assert "</time> by Cole Colleague</dd>" in content
+    assert " by Cole Colleague" not in page_of(client, case)
+
+
+def test_closed_case_shows_when_it_was_closed(client):
+    closed_at = timezone.datetime(2026, 4, 2, 10, 15, tzinfo=timezone.UTC)
+    case = CaseFactory(closed=True, closed_at=closed_at)
+
+    content = page_of(client, case)
+
+    assert (
+        '<dt>Closed</dt><dd><time datetime="2026-04-02T10:15:00+00:00">2 Apr 2026, 10:15</time>'
+        in content
+    )

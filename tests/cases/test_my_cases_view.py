@@ -123,8 +123,9 @@ def test_action_required_marker_shows_the_automatic_close_date(client, me, setti
     content = client.get("/cases/").content.decode()
 
     assert content.count("Action required:") == 2
-    assert "Yes — reply to unblock. Closes automatically on" in content
-    assert ">15 Mar 2026</time>" in content
+    assert "reply to unblock." in content
+    assert "needs additional logs or error output." in content
+    assert ">15 Mar 2026</time> without your reply." in content
     assert "Confirm if it worked, or reopen. Closes automatically on" in content
     assert ">8 Mar 2026</time>" in content
 
@@ -188,7 +189,7 @@ def test_organisation_view_for_members_allowed_to_see_it(client):
     assert listed_references(client.get("/cases/")) == [mine.reference]
     response = client.get("/cases/", {"scope": "organisation"})
     assert set(listed_references(response)) == {mine.reference, colleagues.reference}
-    assert "Opened by a colleague" in response.content.decode()
+    assert f"Opened by {colleagues.requester}" in response.content.decode()
 
 
 def test_organisation_view_is_ignored_for_members_without_the_permission(client, me):
@@ -222,3 +223,18 @@ def test_query_count_does_not_grow_with_rows(client, me, settings, django_assert
     assert len(listed_references(response)) == 48
     with django_assert_max_num_queries(10):
         client.get("/cases/", {"status": "pending_customer", "q": "subject"})
+
+
+def test_approval_request_asks_to_approve_or_decline_and_links_to_the_answer(client, me):
+    case = CaseFactory(
+        requester=me,
+        pending_customer=True,
+        info_request_kind="approval",
+        engineer=EngineerFactory(full_name="Erin Engineer"),
+    )
+
+    content = client.get("/cases/").content.decode()
+
+    assert "approve or decline." in content
+    assert "Erin Engineer asks for approval to make a change on your behalf." in content
+    assert f'href="{case.get_absolute_url()}#approval-heading">Answer' in content
