@@ -31,3 +31,18 @@ def test_help_page_reads_in_body_text_colour(page, live_url):
 
     expect(page.get_by_text("Closed cases are never deleted")).to_have_css("color", TEXT)
     expect(page.get_by_text("Closed cases are never deleted")).to_have_css("font-size", "16px")
+
+
+def test_focus_ring_has_a_dark_inner_ring_that_shows_on_yellow_panels(page, live_url):
+    case = CaseFactory(pending_customer=True)
+    sign_in(page, live_url, case.requester.email, PASSWORD)
+    page.goto(f"{live_url}{case.get_absolute_url()}")
+
+    page.get_by_label("Your reply").focus()
+    page.keyboard.press("Shift+Tab")  # keyboard focus, so :focus-visible applies
+    page.keyboard.press("Tab")
+
+    reply_box = page.get_by_label("Your reply")
+    expect(reply_box).to_be_focused()
+    expect(reply_box).to_have_css("box-shadow", "rgb(13, 27, 42) 0px 0px 0px 2px")
+    expect(reply_box).to_have_css("outline-color", "rgb(255, 191, 71)")
