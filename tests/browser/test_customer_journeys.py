@@ -66,7 +66,10 @@ def test_answer_a_pending_customer_case_and_watch_it_go_back_to_the_engineer(pag
     row.get_by_role("link", name=re.compile("^Reply")).click()
 
     expect(status_badge(page)).to_have_attribute("data-case-status", "pending_customer")
-    expect(page.get_by_text("Which Kubernetes version do you run?")).to_be_visible()
+    # The question is quoted right where the customer answers it.
+    expect(page.locator("#reply-heading ~ [data-question]")).to_contain_text(
+        "Which Kubernetes version do you run?"
+    )
     csp_errors = []
     page.on("console", lambda m: "Content Security Policy" in m.text and csp_errors.append(m))
     page.evaluate("window.pageNotReloaded = true")
