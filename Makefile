@@ -9,8 +9,6 @@ PORT ?= 8000
 # Local runs and tests use the embedded defaults; production sets these itself.
 export DEBUG ?= true
 export PYTHONDONTWRITEBYTECODE := 1
-# Links in the emails of a local run point at the port it serves.
-export SITE_URL ?= http://127.0.0.1:$(PORT)
 
 # The test database: the real PostgreSQL (pytest-django creates and drops test_portal).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal
