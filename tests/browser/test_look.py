@@ -14,16 +14,23 @@ TEXT = "rgb(27, 31, 36)"
 def test_primary_buttons_are_blue_on_a_pending_customer_case(page, live_url):
     case = CaseFactory(in_progress=True)
     services.case_request_info(
-        case=case, engineer=case.assignee, message="May I restart it?", kind=InfoRequestKind.APPROVAL
+        case=case,
+        engineer=case.assignee,
+        message="May I restart it?",
+        kind=InfoRequestKind.APPROVAL,
     )
     sign_in(page, live_url, case.requester.email, PASSWORD)
     page.goto(f"{live_url}{case.get_absolute_url()}")
 
-    expect(page.get_by_role("button", name="Approve")).to_have_css("background-color", PRIMARY_BLUE)
+    expect(page.get_by_role("button", name="Approve")).to_have_css(
+        "background-color", PRIMARY_BLUE
+    )
     expect(page.get_by_role("button", name="Reply", exact=True)).to_have_css(
         "background-color", PRIMARY_BLUE
     )
-    expect(page.locator("#approval-heading + [data-question]")).to_contain_text("May I restart it?")
+    expect(page.locator("#approval-heading + [data-question]")).to_contain_text(
+        "May I restart it?"
+    )
 
 
 def test_help_page_reads_in_body_text_colour(page, live_url):
