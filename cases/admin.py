@@ -1,57 +1,593 @@
-"""The engineers' workbench. Every change goes through `cases.services`."""
+"""The engineers' workbench. Every change goes through `cases.services`.
+
+The case list stays fast on a big table (related rows joined, no per-row queries, no
+unbounded COUNT); the case page shows the thread, history and notification log and has
+one button per transition available now, each POSTing to a view of this admin that calls
+the same service as the portal.
+"""
 
 from __future__ import annotations
 
-from django.contrib import admin
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
 
-from .models import Case, CaseEvent, Message, Notification
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.options import ActionLocation
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import connections
+from django.db.models import QuerySet
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    QueryDict,
+)
+from django.shortcuts import redirect
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.functional import cached_property
+from django.utils.html import format_html
+
+from . import admin_forms, selectors, services
+from .models import Attachment, Case, MessageSource, Notification, Status
+
+# --- Case list: filters and the paginator ---------------------------------------------
 
 
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = False
+class AssigneeFilter(admin.SimpleListFilter):
+    title = "assignee"
+    parameter_name = "assignee"
 
-    def has_add_permission(self, request, obj=None) -> bool:
+    def lookups(self, request, model_admin):
+        choices = [("mine", "Mine"), ("unassigned", "Unassigned")]
+        choices += [
+            (str(user.pk), str(user))
+            for user in selectors.engineers().order_by("full_name", "email")
+        ]
+        return choices
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "mine":
+            return queryset.filter(assignee=request.user)
+        if value == "unassigned":
+            return queryset.filter(assignee__isnull=True)
+        if value and value.isdigit():
+            return queryset.filter(assignee_id=int(value))
+        return queryset
+
+
+class WaitingOnCustomerFilter(admin.SimpleListFilter):
+    title = "waiting on customer"
+    parameter_name = "waiting_days"
+    DAYS = (1, 3, 7, 10)
+
+    def lookups(self, request, model_admin):
+        return [
+            (str(days), f"Longer than {days} day{'s' if days > 1 else ''}") for days in self.DAYS
+        ]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value and value.isdigit():
+            waiting_since = timezone.now() - timedelta(days=int(value))
+            return queryset.filter(
+                status=Status.PENDING_CUSTOMER, pending_since__lte=waiting_since
+            )
+        return queryset
+
+
+class LargeTablePaginator(Paginator):
+    """A paginator that never counts every row of a big table.
+
+    Unfiltered on PostgreSQL, the planner's row estimate (`pg_class.reltuples`) stands in
+    for COUNT(*), which has to read the whole table. Filtered lists are counted up to
+    `exact_count_limit` rows only; past that the count says "more than".
+    """
+
+    exact_count_limit = 10_000
+    # "" for an exact count, else how the count is meant ("about", "more than").
+    count_qualifier = ""
+
+    @cached_property
+    def count(self) -> int:
+        queryset = self.object_list
+        if not queryset.query.where:
+            estimate = self._estimated_rows(queryset)
+            if estimate is not None and estimate > self.exact_count_limit:
+                self.count_qualifier = "about"
+                return estimate
+        bounded = queryset.order_by()[: self.exact_count_limit + 1].count()
+        if bounded > self.exact_count_limit:
+            self.count_qualifier = "more than"
+            return self.exact_count_limit
+        return bounded
+
+    @staticmethod
+    def _estimated_rows(queryset: QuerySet) -> int | None:
+        connection = connections[queryset.db]
+        if connection.vendor != "postgresql":
+            return None
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
+                [queryset.model._meta.db_table],
+            )
+            row = cursor.fetchone()
+        # -1 until the table was first analysed.
+        return int(row[0]) if row and row[0] >= 0 else None
+
+
+# --- The case page: what each button does ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorkbenchAction:
+    label: str
+    form_class: type[forms.Form]
+    # (case, engineer, cleaned_data) -> success message; raises CaseActionError.
+    run: Callable[[Case, object, dict], str]
+    # Whether the case must still be in the status the engineer saw.
+    checks_seen_status: bool = True
+
+
+def _take(case: Case, engineer, data: dict) -> str:
+    if data["seen_status"] == Status.NEW:
+        services.case_assign(case=case, engineer=engineer)
+    else:
+        services.case_reassign(case=case, engineer=engineer, assignee=engineer)
+    return f"You took {case.reference}."
+
+
+def _assign(case: Case, engineer, data: dict) -> str:
+    assignee = data["assignee"]
+    if data["seen_status"] == Status.NEW:
+        services.case_assign(case=case, engineer=engineer, assignee=assignee)
+    else:
+        services.case_reassign(case=case, engineer=engineer, assignee=assignee)
+    return f"{case.reference} is assigned to {assignee}."
+
+
+def _start_work(case: Case, engineer, data: dict) -> str:
+    services.case_start_work(case=case, engineer=engineer)
+    return f"{case.reference} is In Progress."
+
+
+def _request_info(case: Case, engineer, data: dict) -> str:
+    case = services.case_request_info(
+        case=case, engineer=engineer, message=data["message"], kind=data["kind"]
+    )
+    deadline = date_format(timezone.localtime(case.auto_close_at), "DATETIME_FORMAT")
+    return (
+        f"{case.reference} is Pending Customer; the customer was emailed. "
+        f"It closes on {deadline} without a reply."
+    )
+
+
+def _resolve(case: Case, engineer, data: dict) -> str:
+    services.case_resolve(case=case, engineer=engineer, message=data["message"])
+    return f"{case.reference} is Resolved; the customer was asked to confirm or reopen."
+
+
+def _close(case: Case, engineer, data: dict) -> str:
+    services.case_close(case=case, actor=engineer, reason=data["reason"])
+    return f"{case.reference} is Closed."
+
+
+def _reopen(case: Case, engineer, data: dict) -> str:
+    case = services.case_reopen(case=case, actor=engineer, message=data["message"])
+    return f"{case.reference} is reopened ({case.get_status_display()})."
+
+
+def _reply(case: Case, engineer, data: dict) -> str:
+    services.case_reply(
+        case=case,
+        author=engineer,
+        body=data["body"],
+        attachments=data["attachments"],
+        source=MessageSource.ADMIN,
+    )
+    return "Your reply was added to the thread and emailed to the customer."
+
+
+def _note(case: Case, engineer, data: dict) -> str:
+    if data["attachments"]:
+        raise services.CaseActionError(
+            "Internal notes take text only: attach files to a public reply."
+        )
+    services.case_add_internal_note(case=case, engineer=engineer, body=data["body"])
+    return "Internal note added. Customers never see it."
+
+
+WORKBENCH_ACTIONS: dict[str, WorkbenchAction] = {
+    "take": WorkbenchAction("Take", admin_forms.WorkbenchActionForm, _take),
+    "assign": WorkbenchAction("Assign", admin_forms.AssignForm, _assign),
+    "start_work": WorkbenchAction("Start work", admin_forms.WorkbenchActionForm, _start_work),
+    "request_info": WorkbenchAction(
+        "Request information", admin_forms.RequestInfoForm, _request_info
+    ),
+    "resolve": WorkbenchAction("Resolve", admin_forms.ResolveForm, _resolve),
+    "close": WorkbenchAction("Close case", admin_forms.CloseForm, _close),
+    "reopen": WorkbenchAction("Reopen Case", admin_forms.ReopenForm, _reopen),
+    "reply": WorkbenchAction(
+        "Reply", admin_forms.ThreadMessageForm, _reply, checks_seen_status=False
+    ),
+    "note": WorkbenchAction(
+        "Internal note", admin_forms.ThreadMessageForm, _note, checks_seen_status=False
+    ),
+}
+# Buttons that are state-machine transitions (the rest depend on assignment or are messages).
+TRANSITION_ACTIONS = ("start_work", "request_info", "resolve", "close", "reopen")
+
+
+def available_actions(case: Case, user) -> list[str]:
+    """The buttons this engineer may press on this case now, in workbench order."""
+    transitions = {t.name for t in case.get_available_user_status_transitions(user)}
+    reassignable = case.status not in (Status.NEW, Status.CLOSED)
+    names = set(transitions & set(TRANSITION_ACTIONS))
+    if "assign" in transitions or (reassignable and case.assignee_id != user.pk):
+        names.add("take")
+    if "assign" in transitions or reassignable:
+        names.add("assign")
+    if case.status != Status.CLOSED:
+        names |= {"reply", "note"}
+    return [name for name in WORKBENCH_ACTIONS if name in names]
+
+
+# --- Admin ----------------------------------------------------------------------------
+
+
+class NeverDeleteMixin:
+    """Support history is kept for audit: no delete button, action or permission, for
+    superusers too."""
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_actions(self, request, action_location=ActionLocation.CHANGE_LIST):
+        actions = super().get_actions(request, action_location)
+        actions.pop("delete_selected", None)
+        return actions
+
+
+@admin.register(Case)
+class CaseAdmin(NeverDeleteMixin, admin.ModelAdmin):
+    list_display = [
+        "reference_link",
+        "subject",
+        "customer",
+        "organisation",
+        "priority",
+        "status_badge",
+        "assignee",
+        "last_customer_activity_at",
+        "auto_close",
+    ]
+    list_display_links = ["reference_link", "subject"]
+    list_filter = ["status", "priority", AssigneeFilter, "organisation", WaitingOnCustomerFilter]
+    list_select_related = ["requester", "organisation", "assignee"]
+    search_fields = ["subject", "requester__email"]
+    search_help_text = "A reference (CS-1042), words of the subject, or the customer's email."
+    ordering = ["-last_activity_at", "-id"]
+    list_per_page = 50
+    paginator = LargeTablePaginator
+    # Both would COUNT the whole table on every page view.
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    actions = ["take_cases", "start_work_on_cases", "resolve_cases", "close_cases"]
+
+    fieldsets = [
+        (None, {"fields": [
+            "reference", "subject", "priority", "status", "requester", "organisation",
+            "assignee", "original_engineer", "description",
+        ]}),
+        ("Clocks", {"fields": [
+            "auto_close", "pending_since", "resolved_at", "closed_at", "created_at",
+            "last_activity_at", "last_customer_activity_at",
+        ]}),
+    ]  # fmt: skip
+    readonly_fields = [
+        "reference",
+        "status",
+        "requester",
+        "organisation",
+        "assignee",
+        "original_engineer",
+        "description",
+        "auto_close",
+        "pending_since",
+        "resolved_at",
+        "closed_at",
+        "created_at",
+        "last_activity_at",
+        "last_customer_activity_at",
+    ]
+
+    # -- permissions -----------------------------------------------------------------
+
+    def has_add_permission(self, request) -> bool:
+        # Cases are opened by customers (portal or email), never from here.
+        return False
+
+    def has_work_permission(self, request: HttpRequest) -> bool:
+        user = request.user
+        return user.has_perm("cases.work_case") and user.is_support_engineer
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return super().has_change_permission(request, obj) and request.user.is_support_engineer
+
+    # -- list ------------------------------------------------------------------------
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("requester", "organisation", "assignee", "original_engineer")
+        )
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        pk = Case.pk_from_reference(search_term) if search_term else None
+        if pk is not None:
+            results |= queryset.filter(pk=pk)
+        return results, may_have_duplicates
+
+    @admin.display(description="Reference", ordering="pk")
+    def reference_link(self, case: Case) -> str:
+        return case.reference
+
+    @admin.display(description="Reference")
+    def reference(self, case: Case) -> str:
+        return case.reference
+
+    @admin.display(description="Customer", ordering="requester__email")
+    def customer(self, case: Case) -> str:
+        return case.requester.email
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, case: Case):
+        return format_html(
+            '<span class="wb-status wb-status-{}" data-case-status="{}">{}</span>',
+            case.status,
+            case.status,
+            case.get_status_display(),
+        )
+
+    @admin.display(description="Closes automatically")
+    def auto_close(self, case: Case) -> str:
+        if case.auto_close_held_reason:
+            return f"held: {case.auto_close_held_reason}"
+        deadline = case.auto_close_at
+        return date_format(timezone.localtime(deadline), "DATETIME_FORMAT") if deadline else "—"
+
+    # -- bulk actions: each case through its service, refusals reported per case ----
+
+    def _bulk(self, request, queryset, verb: str, run: Callable[[Case], object]) -> None:
+        done, refused = [], []
+        for case in queryset.order_by("pk"):
+            try:
+                run(case)
+            except services.CaseActionError as error:
+                refused.append(f"{case.reference}: {error}")
+            else:
+                done.append(case.reference)
+        if done:
+            self.message_user(request, f"{verb}: {', '.join(done)}.", messages.SUCCESS)
+        for refusal in refused:
+            self.message_user(request, f"Not {verb.lower()}: {refusal}", messages.ERROR)
+
+    @admin.action(description="Assign to me", permissions=["work"])
+    def take_cases(self, request, queryset):
+        def take(case: Case) -> None:
+            if case.status == Status.NEW:
+                services.case_assign(case=case, engineer=request.user)
+            else:
+                services.case_reassign(case=case, engineer=request.user, assignee=request.user)
+
+        self._bulk(request, queryset, "Assigned to you", take)
+
+    @admin.action(description="Start work (Open → In Progress)", permissions=["work"])
+    def start_work_on_cases(self, request, queryset):
+        self._bulk(
+            request,
+            queryset,
+            "Started",
+            lambda case: services.case_start_work(case=case, engineer=request.user),
+        )
+
+    @admin.action(description="Resolve (the customer is asked to confirm)", permissions=["work"])
+    def resolve_cases(self, request, queryset):
+        self._bulk(
+            request,
+            queryset,
+            "Resolved",
+            lambda case: services.case_resolve(case=case, engineer=request.user),
+        )
+
+    @admin.action(description="Close", permissions=["work"])
+    def close_cases(self, request, queryset):
+        self._bulk(
+            request,
+            queryset,
+            "Closed",
+            lambda case: services.case_close(case=case, actor=request.user),
+        )
+
+    # -- the case page ---------------------------------------------------------------
+
+    def save_model(self, request, obj, form, change):
+        # Subject and priority are the only editable fields; the service records them.
+        services.case_update_details(
+            case=obj, engineer=request.user, subject=obj.subject, priority=obj.priority
+        )
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "<path:object_id>/workbench/<slug:action>/",
+                self.admin_site.admin_view(self.workbench_action_view),
+                name="{}_{}_workbench".format(*info),
+            ),
+            path(
+                "<path:object_id>/attachments/<int:attachment_id>/",
+                self.admin_site.admin_view(self.attachment_view),
+                name="{}_{}_attachment".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context.update(
+                self._workbench_context(request, obj, context.get("workbench_bound_forms") or {})
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _workbench_context(self, request, case: Case, bound_forms: dict) -> dict:
+        can_work = self.has_work_permission(request)
+        actions = available_actions(case, request.user) if can_work else []
+        action_forms = {}
+        for name in actions:
+            form_class = WORKBENCH_ACTIONS[name].form_class
+            if name == "note":
+                continue  # the note shares the reply's box
+            action_forms[name] = bound_forms.get(name) or form_class(
+                prefix=name, initial={"seen_status": case.status}
+            )
+        if "note" in bound_forms:
+            action_forms["reply"] = bound_forms["note"]
+        # A refused button that is no longer available still shows what was typed.
+        stale_actions = [
+            name for name in bound_forms if name not in action_forms and name != "note"
+        ]
+        for name in stale_actions:
+            action_forms[name] = bound_forms[name]
+        return {
+            "workbench": True,
+            "case": case,
+            "can_work": can_work,
+            "actions": actions,
+            "action_forms": action_forms,
+            "stale_actions": stale_actions,
+            "action_urls": {
+                name: reverse("admin:cases_case_workbench", args=[case.pk, name])
+                for name in WORKBENCH_ACTIONS
+            },
+            "thread": selectors.case_full_thread(case=case),
+            "history": selectors.case_history(case=case),
+            "notifications": case.notifications.order_by("-created_at", "-id"),
+        }
+
+    def workbench_action_view(
+        self, request: HttpRequest, object_id: str, action: str
+    ) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        spec = WORKBENCH_ACTIONS.get(action)
+        if spec is None:
+            raise Http404("No such action.")
+        case = self.get_object(request, unquote(object_id))
+        if case is None:
+            raise Http404("No such case.")
+        if not self.has_work_permission(request):
+            raise PermissionDenied
+        prefix = "reply" if action == "note" else action
+        form = spec.form_class(request.POST, request.FILES, prefix=prefix)
+        if not form.is_valid():
+            for error in form.non_field_errors() + [e for f in form for e in f.errors]:
+                messages.error(request, f"{spec.label}: {error}")
+            return self._workbench_refused(request, object_id, action, form, status=400)
+        seen_status = form.cleaned_data.get("seen_status")
+        if spec.checks_seen_status and seen_status != case.status:
+            messages.error(
+                request,
+                f"{spec.label} was not done: {case.reference} changed while you were "
+                "looking at it "
+                f"(it was {Status(seen_status).label}, it is {case.get_status_display()} now; "
+                "the customer may have acted first). Check the case and try again.",
+            )
+            return self._workbench_refused(request, object_id, action, form, status=409)
+        try:
+            done = spec.run(case, request.user, form.cleaned_data)
+        except services.CaseActionError as error:
+            messages.error(request, f"{spec.label} was not done: {error}")
+            return self._workbench_refused(request, object_id, action, form, status=409)
+        messages.success(request, done)
+        return redirect("admin:cases_case_change", case.pk)
+
+    def _workbench_refused(
+        self, request, object_id: str, action: str, form, *, status: int
+    ) -> HttpResponse:
+        """The case page again, showing the error and keeping what the engineer typed."""
+        as_get = copy.copy(request)
+        as_get.method = "GET"
+        as_get.POST = QueryDict()
+        response = self.change_view(
+            as_get, object_id, extra_context={"workbench_bound_forms": {action: form}}
+        )
+        response.status_code = status
+        return response
+
+    def attachment_view(
+        self, request: HttpRequest, object_id: str, attachment_id: int
+    ) -> FileResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        attachment = Attachment.objects.filter(
+            pk=attachment_id, message__case_id=unquote(object_id)
+        ).first()
+        if attachment is None:
+            raise Http404("No such attachment.")
+        response = FileResponse(
+            attachment.file.open("rb"),
+            as_attachment=True,
+            filename=attachment.filename,
+            content_type=attachment.content_type,
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+
+@admin.register(Notification)
+class NotificationAdmin(NeverDeleteMixin, admin.ModelAdmin):
+    """The outbox across all cases, read-only: what was sent, when, and how it went."""
+
+    list_display = [
+        "created_at",
+        "case",
+        "kind",
+        "to_email",
+        "state",
+        "attempts",
+        "sent_at",
+        "possible_duplicate",
+    ]
+    list_filter = ["state", "kind", "possible_duplicate"]
+    list_select_related = ["case"]
+    search_fields = ["to_email", "subject"]
+    paginator = LargeTablePaginator
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+
+    def has_add_permission(self, request) -> bool:
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
-class MessageInline(ReadOnlyInline):
-    model = Message
-    fields = ["created_at", "author", "is_internal", "source", "body"]
-    readonly_fields = fields
-
-
-class CaseEventInline(ReadOnlyInline):
-    model = CaseEvent
-    fields = ["created_at", "transition", "from_status", "to_status", "actor", "actor_kind", "reason"]
-    readonly_fields = fields
-
-
-class NotificationInline(ReadOnlyInline):
-    model = Notification
-    fields = ["created_at", "kind", "to_email", "state", "attempts", "sent_at", "last_error"]
-    readonly_fields = fields
-
-
-@admin.register(Case)
-class CaseAdmin(admin.ModelAdmin):
-    list_display = ["reference", "subject", "requester", "organisation", "priority", "status", "assignee", "last_activity_at"]
-    list_filter = ["status", "priority"]
-    list_select_related = ["requester", "organisation", "assignee"]
-    search_fields = ["subject", "requester__email"]
-    readonly_fields = ["reference", "status", "assignee", "requester", "organisation", "original_engineer", "pending_since", "resolved_at", "closed_at", "created_at", "last_activity_at", "last_customer_activity_at"]
-    fields = ["reference", "subject", "description", "priority", "status", "requester", "organisation", "assignee", "original_engineer", "pending_since", "resolved_at", "closed_at", "created_at", "last_activity_at", "last_customer_activity_at"]
-    inlines = [MessageInline, CaseEventInline, NotificationInline]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        pk = Case.pk_from_reference(search_term) if search_term else None
+        if pk is not None:
+            results |= queryset.filter(case_id=pk)
+        return results, may_have_duplicates

@@ -220,6 +220,8 @@ class Case(FSMModelMixin, UndeletableModel):
                 fields=["organisation", "-last_activity_at"], name="case_org_activity"
             ),
             models.Index(fields=["status", "-last_activity_at"], name="case_status_activity"),
+            # The admin's unfiltered case list: newest activity first, without a sort.
+            models.Index(fields=["-last_activity_at", "-id"], name="case_activity"),
             models.Index(fields=["assignee", "status"], name="case_assignee_status"),
             models.Index(
                 fields=["pending_since"],

@@ -29,6 +29,7 @@ from .models import (
     Message,
     MessageSource,
     NotificationKind,
+    Priority,
     Status,
 )
 from .uploads import clean_filename
@@ -524,6 +525,43 @@ def case_add_internal_note(*, case: Case, engineer, body: str) -> Message:
         is_internal=True,
         source=MessageSource.ADMIN,
     )
+
+
+@transaction.atomic
+def case_update_details(*, case: Case, engineer, subject: str, priority: int) -> Case:
+    """An engineer corrects a case's subject or priority; the change joins the history.
+
+    The status never changes here. Nothing is written when nothing changed.
+    """
+    _require_engineer(engineer)
+    subject = subject.strip()
+    if not subject:
+        raise CaseActionError("A case needs a subject.")
+    if priority not in Priority.values:
+        raise CaseActionError("Choose a priority.")
+    case = _lock(case)
+    changes = []
+    if case.subject != subject:
+        changes.append(f"Subject “{case.subject}” → “{subject}”")
+    if case.priority != priority:
+        changes.append(f"Priority {Priority(case.priority).label} → {Priority(priority).label}")
+    if not changes:
+        return case
+    case.subject = subject
+    case.priority = priority
+    case.last_activity_at = timezone.now()
+    case.save(update_fields=["subject", "priority", "last_activity_at", "updated_at"])
+    CaseEvent.objects.create(
+        case=case,
+        transition="update",
+        from_status=case.status,
+        to_status=case.status,
+        actor=engineer,
+        actor_kind=Actor.ENGINEER,
+        reason="; ".join(changes),
+        created_at=case.last_activity_at,
+    )
+    return case
 
 
 @transaction.atomic

@@ -1,0 +1,84 @@
+"""Forms of the engineers' workbench (the case page in the admin). They only validate."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from .forms import AttachmentsField
+from .models import InfoRequestKind, Status
+from .selectors import engineers
+
+
+class WorkbenchActionForm(forms.Form):
+    """A button on the case page. `seen_status` is the status the engineer was looking at:
+    if the case moved since (the customer replied, closed it...), nothing is done."""
+
+    seen_status = forms.ChoiceField(choices=Status.choices, widget=forms.HiddenInput)
+
+
+class AssignForm(WorkbenchActionForm):
+    assignee = forms.ModelChoiceField(
+        label="Assign to",
+        queryset=engineers().order_by("full_name", "email"),
+        empty_label=None,
+    )
+
+
+class RequestInfoForm(WorkbenchActionForm):
+    kind = forms.ChoiceField(label="What do you need?", choices=InfoRequestKind.choices)
+    message = forms.CharField(
+        label="Message to the customer",
+        widget=forms.Textarea(attrs={"rows": 5}),
+        max_length=50_000,
+        help_text="Required: the customer sees it in the thread and in the email.",
+        error_messages={"required": "Write the message to the customer saying what you need."},
+    )
+
+    def clean_message(self) -> str:
+        message = self.cleaned_data["message"].strip()
+        if not message:
+            raise ValidationError("Write the message to the customer saying what you need.")
+        return message
+
+
+class ResolveForm(WorkbenchActionForm):
+    message = forms.CharField(
+        label="Message to the customer (optional)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=50_000,
+    )
+
+
+class CloseForm(WorkbenchActionForm):
+    reason = forms.CharField(
+        label="Reason (history only, optional)", required=False, max_length=500
+    )
+
+
+class ReopenForm(WorkbenchActionForm):
+    message = forms.CharField(
+        label="Message to the customer (optional)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=50_000,
+    )
+
+
+class ThreadMessageForm(forms.Form):
+    """One box, two buttons: a public reply (emailed to the customer) or an internal note."""
+
+    body = forms.CharField(
+        label="Message",
+        widget=forms.Textarea(attrs={"rows": 6}),
+        max_length=50_000,
+        error_messages={"required": "Write a message."},
+    )
+    attachments = AttachmentsField(label="Attachments (public replies only)")
+
+    def clean_body(self) -> str:
+        body = self.cleaned_data["body"].strip()
+        if not body:
+            raise ValidationError("Write a message.")
+        return body
