@@ -278,6 +278,8 @@ class CaseAdmin(NeverDeleteMixin, admin.ModelAdmin):
     search_help_text = "A reference (CS-1042), words of the subject, or the customer's email."
     ordering = ["-last_activity_at", "-id"]
     list_per_page = 50
+    # The customer's page of a case would 404 for an engineer.
+    view_on_site = False
     paginator = LargeTablePaginator
     # Both would COUNT the whole table on every page view.
     show_full_result_count = False
