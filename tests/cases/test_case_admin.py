@@ -25,7 +25,7 @@ from cases.models import (
     Priority,
     Status,
 )
-from portal.models import SUPPORT_ENGINEERS_GROUP
+from portal.models import SUPPORT_ENGINEERS_GROUP, Organisation, User
 from tests.factories import CaseFactory, EngineerFactory, MessageFactory, UserFactory, customer
 
 pytestmark = pytest.mark.django_db
@@ -133,6 +133,22 @@ def test_superuser_manages_organisations_users_and_memberships(client):
         "memberships-INITIAL_FORMS": "0",
     })  # fmt: skip
     assert response.status_code == 302
+    initech = Organisation.objects.get(name="Initech")
+    response = client.post("/admin/portal/user/add/", {
+        "email": "Peter@Initech.example",
+        "full_name": "Peter Gibbons",
+        "usable_password": "true",
+        "password1": "tps-reports-2026!",
+        "password2": "tps-reports-2026!",
+        "membership-TOTAL_FORMS": "1",
+        "membership-INITIAL_FORMS": "0",
+        "membership-0-organisation": str(initech.pk),
+        "membership-0-can_view_organisation_cases": "on",
+    })  # fmt: skip
+    assert response.status_code == 302
+    peter = User.objects.get(email="peter@initech.example")
+    assert peter.membership.organisation == initech
+    assert peter.membership.can_view_organisation_cases
     for url in ["/admin/portal/user/", "/admin/portal/membership/", "/admin/portal/organisation/"]:
         assert client.get(url).status_code == 200
 
