@@ -289,7 +289,7 @@ class CaseAdmin(NeverDeleteMixin, admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": [
             "reference", "subject", "priority", "status", "requester", "organisation",
-            "assignee", "original_engineer", "description",
+            "assignee", "original_engineer", "follow_up_of", "description",
         ]}),
         ("Clocks", {"fields": [
             "auto_close", "pending_since", "resolved_at", "closed_at", "created_at",
@@ -303,6 +303,7 @@ class CaseAdmin(NeverDeleteMixin, admin.ModelAdmin):
         "organisation",
         "assignee",
         "original_engineer",
+        "follow_up_of",
         "description",
         "auto_close",
         "pending_since",

@@ -22,11 +22,12 @@ def test_engineer_takes_a_case_and_asks_the_customer_for_information(page, brows
     page.wait_for_url(f"{live_url}/admin/")
     page.locator("#content-main tr.model-case").get_by_role("link", name="Cases").click()
     page.get_by_role("link", name=case.reference).click()
-    expect(page.locator(".wb-summary [data-case-status]")).to_have_attribute("data-case-status", "new")
+    status_badge = page.locator(".wb-summary [data-case-status]")
+    expect(status_badge).to_have_attribute("data-case-status", "new")
 
     page.get_by_role("button", name="Take (assign to me)").click()
     expect(page.locator(".messagelist")).to_contain_text(f"You took {case.reference}.")
-    expect(page.locator(".wb-summary [data-case-status]")).to_have_attribute("data-case-status", "open")
+    expect(status_badge).to_have_attribute("data-case-status", "open")
 
     ask = page.locator("form.wb-action-request_info")
     ask.get_by_label("What do you need?").select_option(label="Additional logs or error output")
@@ -46,6 +47,7 @@ def test_engineer_takes_a_case_and_asks_the_customer_for_information(page, brows
     expect(customer_page.locator("[data-case-status]").first).to_have_attribute(
         "data-case-status", "pending_customer"
     )
-    expect(customer_page.locator(".thread")).to_contain_text(QUESTION)
-    expect(customer_page.locator(".thread")).to_contain_text("Asked for: Additional logs or error output")
+    thread = customer_page.locator(".thread")
+    expect(thread).to_contain_text(QUESTION)
+    expect(thread).to_contain_text("Asked for: Additional logs or error output")
     assert Case.objects.get(pk=case.pk).status == Status.PENDING_CUSTOMER

@@ -96,6 +96,7 @@ def test_support_engineers_group_has_exactly_the_workbench_permissions(db):
         "cases.view_attachment",
         "cases.view_caseevent",
         "cases.view_notification",
+        "cases.view_inboundemail",
         "portal.view_user",
         "portal.view_organisation",
         "portal.view_membership",
