@@ -34,7 +34,6 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.functional import cached_property
-from django.utils.html import format_html
 
 from . import admin_forms, selectors, services
 from .models import Attachment, Case, MessageSource, Notification, Status
@@ -266,7 +265,7 @@ class CaseAdmin(NeverDeleteMixin, admin.ModelAdmin):
         "customer",
         "organisation",
         "priority",
-        "status_badge",
+        "status",
         "assignee",
         "last_customer_activity_at",
         "auto_close",
@@ -354,15 +353,6 @@ class CaseAdmin(NeverDeleteMixin, admin.ModelAdmin):
     @admin.display(description="Customer", ordering="requester__email")
     def customer(self, case: Case) -> str:
         return case.requester.email
-
-    @admin.display(description="Status", ordering="status")
-    def status_badge(self, case: Case):
-        return format_html(
-            '<span class="wb-status wb-status-{}" data-case-status="{}">{}</span>',
-            case.status,
-            case.status,
-            case.get_status_display(),
-        )
 
     @admin.display(description="Closes automatically")
     def auto_close(self, case: Case) -> str:

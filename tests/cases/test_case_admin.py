@@ -204,7 +204,7 @@ def test_case_list_shows_the_workbench_columns(engineer_client, time_machine):
     assert "Cluster upgrade stuck" in content
     assert pending.requester.email in content
     assert pending.organisation.name in content
-    assert 'data-case-status="pending_customer"' in content
+    assert '<td class="field-status">Pending Customer</td>' in content
     deadline = date_format(timezone.localtime(pending.auto_close_at), "DATETIME_FORMAT")
     assert pending.auto_close_at == pending.pending_since + timedelta(days=14)
     assert deadline in content
