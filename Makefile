@@ -46,6 +46,14 @@ services:
 browser:
 	bash scripts/ensure-browser.sh
 
+## bench: the performance benchmark on PostgreSQL (see README.md, Performance); BENCH_ARGS=--help
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal_bench
+BENCH_BROKER_URL ?= redis://127.0.0.1:6379/14
+BENCH_PORT ?= 8160
+bench: install services
+	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_BROKER_URL=$(BENCH_BROKER_URL) BENCH_PORT=$(BENCH_PORT) \
+		$(BIN)/python bench/run.py $(BENCH_ARGS)
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

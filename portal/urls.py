@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from cases.views import help_case_statuses
+from portal.views import ping
 
 help_patterns = ([path("case-statuses/", help_case_statuses, name="case_statuses")], "help")
 
@@ -12,6 +13,7 @@ urlpatterns = [
     path("cases/", include("cases.urls")),
     path("help/", include(help_patterns)),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/ping/", ping, name="ping"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("anymail/", include("anymail.urls")),
