@@ -13,6 +13,7 @@ import hashlib
 import logging
 import random
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -155,6 +156,31 @@ def _parse_reminder_key(key: str) -> tuple[float, int]:
     return float(pending_since), int(days_before)
 
 
+def queue_many(items: Iterable[tuple[Case, NotificationKind, CaseEvent]]) -> list[Notification]:
+    """`queue()` for a batch of fresh events (the sweep): one insert, one hand-over after commit.
+
+    Each item is (case, kind, event) and goes to the case's requester. The events were
+    just created, so no dedupe key can exist yet.
+    """
+    rows = [
+        Notification(
+            case=case,
+            event=event,
+            kind=kind,
+            recipient=case.requester,
+            to_email=case.requester.email,
+            subject=_subject(case, kind),
+            dedupe_key=f"event:{event.pk}:{kind}:{case.requester_id}",
+        )
+        for case, kind, event in items
+    ]
+    created = Notification.objects.bulk_create(rows)
+    ids = [notification.pk for notification in created]
+    if ids:
+        transaction.on_commit(lambda: enqueue_many(ids), robust=True)
+    return created
+
+
 def queue_reminder(case: Case, *, days_before: int) -> bool:
     key = _reminder_key(case, days_before=days_before)
     return (
@@ -184,6 +210,18 @@ def enqueue(notification_id: int) -> None:
         send_notification.delay(notification_id)
     except Exception:  # noqa: BLE001 - the outbox row is safe; the relay retries
         logger.warning("Broker unavailable; notification %s left to the relay", notification_id)
+
+
+def enqueue_many(notification_ids: list[int]) -> None:
+    """`enqueue()` for a batch, through one broker connection."""
+    from .tasks import send_notification
+
+    try:
+        with send_notification.app.producer_or_acquire() as producer:
+            for notification_id in notification_ids:
+                send_notification.apply_async((notification_id,), producer=producer)
+    except Exception:  # noqa: BLE001 - the outbox rows are safe; the relay retries
+        logger.warning("Broker unavailable; %s notifications left to the relay", len(notification_ids))
 
 
 # --- Delivery (in a worker) -----------------------------------------------------------

@@ -593,23 +593,86 @@ def case_auto_close(*, case_id: int) -> Case | None:
         )
         if case is None or not can_proceed(case.auto_close):
             return None
-        was = case.status
-        reason = (
-            f"No reply for {settings.CASE_PENDING_CUSTOMER_AUTO_CLOSE_DAYS} days on Pending Customer"
-            if was == Status.PENDING_CUSTOMER
-            else f"Resolved with no objection for {settings.CASE_RESOLVED_AUTO_CLOSE_DAYS} days"
-        )
-        event = _apply(case, "auto_close", actor=None, reason=reason)
+        event = _apply(case, "auto_close", actor=None, reason=_auto_close_reason(case.status))
         _notify_requester(case, NotificationKind.AUTO_CLOSED, event=event)
         return case
+
+
+def _auto_close_reason(status: str) -> str:
+    if status == Status.PENDING_CUSTOMER:
+        return f"No reply for {settings.CASE_PENDING_CUSTOMER_AUTO_CLOSE_DAYS} days on Pending Customer"
+    return f"Resolved with no objection for {settings.CASE_RESOLVED_AUTO_CLOSE_DAYS} days"
+
+
+# What the auto_close transition changes on a case (written in bulk by the sweep).
+AUTO_CLOSE_FIELDS = [
+    "status",
+    "return_status",
+    "info_request_kind",
+    "pending_since",
+    "auto_close_held_reason",
+    "closed_at",
+    "last_activity_at",
+    "updated_at",
+]
+
+
+@transaction.atomic
+def _auto_close_batch(case_ids: Sequence[int]) -> list[Case]:
+    """`case_auto_close` for a batch: the same checks per case, written with bulk statements.
+
+    Cases locked by someone else (a reply in flight) are skipped for the next sweep;
+    each locked case is re-checked before it closes.
+    """
+    cases = (
+        Case.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("requester")
+        .filter(pk__in=case_ids)
+        .order_by("pk")
+    )
+    now = timezone.now()
+    closing: list[Case] = []
+    events: list[CaseEvent] = []
+    for case in cases:
+        if not (can_proceed(case.auto_close) and has_transition_perm(case.auto_close, None)):
+            continue
+        was = case.status
+        case.auto_close()
+        case.last_activity_at = case.updated_at = now
+        closing.append(case)
+        events.append(
+            CaseEvent(
+                case=case,
+                transition="auto_close",
+                from_status=was,
+                to_status=case.status,
+                actor=None,
+                actor_kind=Actor.SCHEDULER,
+                reason=_auto_close_reason(was),
+                created_at=now,
+            )
+        )
+    if not closing:
+        return []
+    Case.objects.bulk_update(closing, AUTO_CLOSE_FIELDS)
+    CaseEvent.objects.bulk_create(events)
+    notifications.queue_many(
+        (case, NotificationKind.AUTO_CLOSED, event)
+        for case, event in zip(closing, events, strict=True)
+        if case.requester.is_active
+    )
+    return closing
 
 
 def close_stale_cases(*, batch_size: int | None = None) -> list[Case]:
     """Close every case whose Pending Customer or Resolved clock has run out.
 
-    Works through due ids in batches, each case in its own short transaction so one
-    failure or a long run holds no lock on the rest. Reruns and concurrent sweeps are
-    harmless: each case is re-checked under its row lock.
+    Works through due ids in batches. Each batch is one short transaction that locks
+    only the rows nobody else holds, re-checks every case under its lock and writes the
+    closes, history entries and notifications in bulk: per-case round trips made 10,000
+    due cases take minutes. Should a batch fail, its cases are retried one by one, each
+    in its own transaction, so one bad row cannot hold up the rest. Reruns and
+    concurrent sweeps are harmless.
     """
     from .selectors import case_ids_due_for_auto_close
 
@@ -620,17 +683,27 @@ def close_stale_cases(*, batch_size: int | None = None) -> list[Case]:
         ids = case_ids_due_for_auto_close(now=timezone.now(), after_id=after_id, limit=batch_size)
         if not ids:
             return closed
-        for case_id in ids:
-            try:
-                case = case_auto_close(case_id=case_id)
-            except Exception:
-                # Its transaction rolled back; one bad case must not keep every case
-                # after it (in id order, each sweep) open past its deadline.
-                logger.exception("Could not auto-close case %s; the next sweep retries", case_id)
-                continue
-            if case is not None:
-                closed.append(case)
+        try:
+            closed.extend(_auto_close_batch(ids))
+        except Exception:
+            logger.exception("Auto-close batch after id %s failed; closing one by one", after_id)
+            closed.extend(_auto_close_one_by_one(ids))
         after_id = ids[-1]
+
+
+def _auto_close_one_by_one(case_ids: Sequence[int]) -> list[Case]:
+    closed: list[Case] = []
+    for case_id in case_ids:
+        try:
+            case = case_auto_close(case_id=case_id)
+        except Exception:
+            # Its transaction rolled back; one bad case must not keep every case
+            # after it (in id order, each sweep) open past its deadline.
+            logger.exception("Could not auto-close case %s; the next sweep retries", case_id)
+            continue
+        if case is not None:
+            closed.append(case)
+    return closed
 
 
 def send_due_reminders() -> int:

@@ -275,7 +275,16 @@ def test_one_failing_case_does_not_stop_the_sweep_closing_the_others(clock, monk
             raise RuntimeError("template missing")
         return real_queue(case, *args, **kwargs)
 
+    real_queue_many = services.notifications.queue_many
+
+    def queue_many_failing_for_poison(items):
+        items = list(items)
+        if any(case.pk == poison.pk for case, *_ in items):
+            raise RuntimeError("template missing")
+        return real_queue_many(items)
+
     monkeypatch.setattr(services.notifications, "queue", queue_failing_for_poison)
+    monkeypatch.setattr(services.notifications, "queue_many", queue_many_failing_for_poison)
     clock.move_to(START + timedelta(days=15))
 
     closed = close_stale_cases(batch_size=1)
@@ -287,4 +296,5 @@ def test_one_failing_case_does_not_stop_the_sweep_closing_the_others(clock, monk
     assert f"case {poison.pk}" in caplog.text
     # Once the cause is fixed, the next sweep closes it.
     monkeypatch.setattr(services.notifications, "queue", real_queue)
+    monkeypatch.setattr(services.notifications, "queue_many", real_queue_many)
     assert [c.pk for c in close_stale_cases()] == [poison.pk]
