@@ -213,13 +213,12 @@ def enqueue(notification_id: int) -> None:
 
 
 def enqueue_many(notification_ids: list[int]) -> None:
-    """`enqueue()` for a batch, through one broker connection."""
-    from .tasks import send_notification
+    """Hand a batch to the workers in one broker message; a worker fans it out to one
+    task per row. Publishing thousands of messages one by one would dominate the sweep."""
+    from .tasks import enqueue_notifications_task
 
     try:
-        with send_notification.app.producer_or_acquire() as producer:
-            for notification_id in notification_ids:
-                send_notification.apply_async((notification_id,), producer=producer)
+        enqueue_notifications_task.delay(list(notification_ids))
     except Exception:  # noqa: BLE001 - the outbox rows are safe; the relay retries
         logger.warning("Broker unavailable; %s notifications left to the relay", len(notification_ids))
 

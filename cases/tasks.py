@@ -23,6 +23,14 @@ def send_notification(self, notification_id: int) -> str:
 
 
 @shared_task(acks_late=True)
+def enqueue_notifications_task(notification_ids: list[int]) -> int:
+    """Fan a batch of outbox rows (from the sweep) out to one send task each."""
+    for notification_id in notification_ids:
+        notifications.enqueue(notification_id)
+    return len(notification_ids)
+
+
+@shared_task(acks_late=True)
 def relay_notifications_task() -> int:
     return notifications.relay_unsent()
 
