@@ -69,10 +69,14 @@ def case_list(request: HttpRequest) -> HttpResponse:
     cases = selectors.case_list_for_customer(
         user=request.user, status=status or None, query=query, organisation=organisation
     )
-    page = Paginator(cases, settings.CASES_PER_PAGE).get_page(request.GET.get("page"))
     counts = selectors.case_status_counts_for_customer(
         user=request.user, organisation=organisation
     )
+    paginator = Paginator(cases, settings.CASES_PER_PAGE)
+    if not query.strip():
+        # The status counts already say how many rows the list has: no second COUNT.
+        paginator.count = counts[status] if status else sum(counts.values())
+    page = paginator.get_page(request.GET.get("page"))
     # Pagination links keep the filters; `page` is appended by the include.
     filters = QueryDict(mutable=True)
     for key, value in (
