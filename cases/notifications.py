@@ -13,7 +13,7 @@ import hashlib
 import logging
 import random
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -21,6 +21,7 @@ from anymail.exceptions import AnymailAPIError, AnymailInvalidAddress, AnymailRe
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -45,6 +46,8 @@ MAX_ATTEMPTS = 8
 STALE_SENDING_AFTER = timedelta(minutes=10)
 # Fresh rows are normally being sent by their own task; the relay leaves them alone.
 RELAY_GRACE = timedelta(seconds=30)
+# Emails one task sends with deliver_many(): what a killed worker may leave to resend.
+SEND_BATCH_SIZE = 100
 
 SUBJECTS = {
     NotificationKind.PENDING_CUSTOMER: "[{ref}] We need your input: {subject}",
@@ -213,12 +216,13 @@ def enqueue(notification_id: int) -> None:
 
 
 def enqueue_many(notification_ids: list[int]) -> None:
-    """Hand a batch to the workers in one broker message; a worker fans it out to one
-    task per row. Publishing thousands of messages one by one would dominate the sweep."""
-    from .tasks import enqueue_notifications_task
+    """Hand a batch to the workers in one broker message per 100 rows (see deliver_many).
+    Publishing thousands of messages one by one would dominate the sweep."""
+    from .tasks import send_notifications_task
 
     try:
-        enqueue_notifications_task.delay(list(notification_ids))
+        for start in range(0, len(notification_ids), SEND_BATCH_SIZE):
+            send_notifications_task.delay(list(notification_ids[start : start + SEND_BATCH_SIZE]))
     except Exception:  # noqa: BLE001 - the outbox rows are safe; the relay retries
         logger.warning("Broker unavailable; %s notifications left to the relay", len(notification_ids))
 
@@ -237,6 +241,7 @@ class Outcome(enum.Enum):
 class DeliveryResult:
     outcome: Outcome
     retry_in: float | None = None
+    notification_id: int | None = None
 
 
 def backoff_seconds(attempts: int) -> float:
@@ -437,6 +442,104 @@ def deliver(notification_id: int) -> DeliveryResult:
         last_error="",
     )
     return DeliveryResult(Outcome.SENT)
+
+
+def _record_failure(notification: Notification, error: Exception) -> DeliveryResult:
+    """What deliver() does with a failed send, for deliver_many()."""
+    description = _describe(error)
+    if is_permanent(error) or notification.attempts >= MAX_ATTEMPTS:
+        logger.warning("Notification %s failed for good: %s", notification.pk, description)
+        _finish(notification, state=NotificationState.FAILED, last_error=description)
+        return DeliveryResult(Outcome.FAILED, notification_id=notification.pk)
+    delay = backoff_seconds(notification.attempts)
+    _finish(
+        notification,
+        state=NotificationState.QUEUED,
+        last_error=description,
+        next_attempt_at=timezone.now() + timedelta(seconds=delay),
+    )
+    return DeliveryResult(Outcome.RETRY, retry_in=delay, notification_id=notification.pk)
+
+
+def _claim_many(notification_ids: Sequence[int]) -> list[Notification]:
+    """`_claim()` for a batch, in one transaction, with the same checks."""
+    now = timezone.now()
+    claimed: list[Notification] = []
+    stale: list[int] = []
+    obsolete: list[int] = []
+    with transaction.atomic():
+        rows = (
+            Notification.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("case", "recipient", "message", "event")
+            .filter(pk__in=notification_ids)
+            .order_by("pk")
+        )
+        for notification in rows:
+            was_sending = notification.state == NotificationState.SENDING
+            if was_sending:
+                if notification.last_attempt_at and now - notification.last_attempt_at < STALE_SENDING_AFTER:
+                    continue  # another worker is sending it right now
+            elif notification.state != NotificationState.QUEUED:
+                continue
+            if is_obsolete(notification):
+                obsolete.append(notification.pk)
+                continue
+            if was_sending:
+                notification.possible_duplicate = True
+                stale.append(notification.pk)
+            notification.state = NotificationState.SENDING
+            notification.attempts += 1
+            notification.last_attempt_at = notification.state_changed_at = now
+            claimed.append(notification)
+        if claimed:
+            Notification.objects.filter(pk__in=[n.pk for n in claimed]).update(
+                state=NotificationState.SENDING,
+                attempts=F("attempts") + 1,
+                last_attempt_at=now,
+                state_changed_at=now,
+            )
+        if stale:
+            Notification.objects.filter(pk__in=stale).update(possible_duplicate=True)
+        if obsolete:
+            Notification.objects.filter(pk__in=obsolete).update(
+                state=NotificationState.CANCELLED,
+                state_changed_at=now,
+                last_error="Not sent: the case no longer awaits the customer.",
+            )
+    return claimed
+
+
+def deliver_many(notification_ids: Sequence[int]) -> list[DeliveryResult]:
+    """`deliver()` for a batch: one transaction claims every row, one records every send.
+
+    Two durable commits per email bound a worker to a few hundred emails a second at
+    best; a batch needs two in all. A worker killed mid-batch leaves the rows it sent
+    but did not record in "sending", as a single delivery would: the relay sends them
+    again after STALE_SENDING_AFTER, flagged as possible duplicates. Keep batches small.
+    """
+    results: list[DeliveryResult] = []
+    sent: list[tuple[int, str]] = []
+    for notification in _claim_many(notification_ids):
+        try:
+            email = build_email(notification)
+            email.send()
+        except Exception as error:  # noqa: BLE001 - every failure is recorded on the row
+            results.append(_record_failure(notification, error))
+            continue
+        sent.append((notification.pk, _provider_message_id(email)))
+        results.append(DeliveryResult(Outcome.SENT, notification_id=notification.pk))
+    if sent:
+        now = timezone.now()
+        with transaction.atomic():
+            Notification.objects.filter(pk__in=[pk for pk, _ in sent]).update(
+                state=NotificationState.SENT, sent_at=now, state_changed_at=now, last_error=""
+            )
+            # Only the provider's id differs from row to row.
+            Notification.objects.bulk_update(
+                [Notification(pk=pk, provider_message_id=message_id) for pk, message_id in sent if message_id],
+                ["provider_message_id"],
+            )
+    return results
 
 
 def relay_unsent(*, limit: int = 1000) -> int:

@@ -23,11 +23,13 @@ def send_notification(self, notification_id: int) -> str:
 
 
 @shared_task(acks_late=True)
-def enqueue_notifications_task(notification_ids: list[int]) -> int:
-    """Fan a batch of outbox rows (from the sweep) out to one send task each."""
-    for notification_id in notification_ids:
-        notifications.enqueue(notification_id)
-    return len(notification_ids)
+def send_notifications_task(notification_ids: list[int]) -> int:
+    """Send a batch of outbox rows (the sweep's emails); each failure retries on its own."""
+    results = notifications.deliver_many(notification_ids)
+    for result in results:
+        if result.outcome is notifications.Outcome.RETRY:
+            send_notification.apply_async((result.notification_id,), countdown=result.retry_in)
+    return sum(result.outcome is notifications.Outcome.SENT for result in results)
 
 
 @shared_task(acks_late=True)

@@ -11,7 +11,9 @@ pytestmark = pytest.mark.django_db
 
 
 def test_deliver_sends_a_row_without_message_and_marks_it_sent(settings, engineer):
-    settings.MAILERS = {"default": {"BACKEND": "anymail.backends.test.EmailBackend", "OPTIONS": {}}}
+    settings.MAILERS = {
+        "default": {"BACKEND": "anymail.backends.test.EmailBackend", "OPTIONS": {}}
+    }
     case = CaseFactory(in_progress=True, engineer=engineer)
     services.case_resolve(case=case, engineer=engineer)
     notification = Notification.objects.get(case=case, kind=NotificationKind.RESOLVED)

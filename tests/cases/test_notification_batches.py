@@ -1,0 +1,77 @@
+"""Sending the outbox in batches: the same at-most-once rules as one row at a time."""
+
+import pytest
+from django.core import mail
+
+from cases import notifications, services
+from cases.models import Notification, NotificationKind, NotificationState
+from cases.tasks import send_notifications_task
+from tests.factories import CaseFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def anymail_test_backend(settings):
+    settings.MAILERS = {
+        "default": {"BACKEND": "anymail.backends.test.EmailBackend", "OPTIONS": {}}
+    }
+    mail.outbox = []
+
+
+def resolved_notifications(engineer, n: int) -> list[Notification]:
+    rows = []
+    for _ in range(n):
+        case = CaseFactory(in_progress=True, engineer=engineer)
+        services.case_resolve(case=case, engineer=engineer)
+        rows.append(Notification.objects.get(case=case, kind=NotificationKind.RESOLVED))
+    return rows
+
+
+def test_deliver_many_sends_each_queued_row_once(anymail_test_backend, engineer):
+    rows = resolved_notifications(engineer, 3)
+    notifications.deliver(rows[0].pk)  # already sent: skipped by the batch
+
+    results = notifications.deliver_many([row.pk for row in rows])
+
+    assert [r.notification_id for r in results] == [rows[1].pk, rows[2].pk]
+    assert {r.outcome for r in results} == {notifications.Outcome.SENT}
+    assert len(mail.outbox) == 3
+    for row in rows:
+        row.refresh_from_db()
+        assert row.state == NotificationState.SENT and row.attempts == 1 and row.sent_at
+    assert notifications.deliver_many([row.pk for row in rows]) == []
+
+
+def test_a_failing_email_in_a_batch_is_queued_for_retry_alone(
+    anymail_test_backend, engineer, monkeypatch
+):
+    rows = resolved_notifications(engineer, 2)
+    real_build = notifications.build_email
+
+    def build_failing_for_first(notification):
+        if notification.pk == rows[0].pk:
+            raise ConnectionError("provider unreachable")
+        return real_build(notification)
+
+    monkeypatch.setattr(notifications, "build_email", build_failing_for_first)
+
+    results = notifications.deliver_many([row.pk for row in rows])
+
+    assert [r.outcome for r in results] == [
+        notifications.Outcome.RETRY,
+        notifications.Outcome.SENT,
+    ]
+    rows[0].refresh_from_db()
+    rows[1].refresh_from_db()
+    assert (
+        rows[0].state == NotificationState.QUEUED and "provider unreachable" in rows[0].last_error
+    )
+    assert rows[1].state == NotificationState.SENT
+
+
+def test_the_batch_task_sends_and_counts(anymail_test_backend, engineer):
+    rows = resolved_notifications(engineer, 2)
+
+    assert send_notifications_task([row.pk for row in rows]) == 2
+    assert len(mail.outbox) == 2
