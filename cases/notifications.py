@@ -531,9 +531,12 @@ def deliver_many(notification_ids: Sequence[int]) -> list[DeliveryResult]:
     if sent:
         now = timezone.now()
         with transaction.atomic():
-            Notification.objects.filter(pk__in=[pk for pk, _ in sent]).update(
-                state=NotificationState.SENT, sent_at=now, state_changed_at=now, last_error=""
+            ids = [pk for pk, _ in sent]
+            # As in _finish(): a state a tracking webhook reported meanwhile is kept.
+            Notification.objects.filter(pk__in=ids, state=NotificationState.SENDING).update(
+                state=NotificationState.SENT, state_changed_at=now, last_error=""
             )
+            Notification.objects.filter(pk__in=ids).update(sent_at=now)
             # Only the provider's id differs from row to row.
             Notification.objects.bulk_update(
                 [Notification(pk=pk, provider_message_id=message_id) for pk, message_id in sent if message_id],

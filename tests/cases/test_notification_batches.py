@@ -75,3 +75,23 @@ def test_the_batch_task_sends_and_counts(anymail_test_backend, engineer):
 
     assert send_notifications_task([row.pk for row in rows]) == 2
     assert len(mail.outbox) == 2
+
+
+def test_a_tracking_state_reported_during_the_batch_is_kept(
+    anymail_test_backend, engineer, monkeypatch
+):
+    (row,) = resolved_notifications(engineer, 1)
+    real_build = notifications.build_email
+
+    def build_and_track(notification):
+        # The provider's webhook says "delivered" before the send call returns.
+        Notification.objects.filter(pk=notification.pk).update(state=NotificationState.DELIVERED)
+        return real_build(notification)
+
+    monkeypatch.setattr(notifications, "build_email", build_and_track)
+
+    notifications.deliver_many([row.pk])
+
+    row.refresh_from_db()
+    assert row.state == NotificationState.DELIVERED
+    assert row.sent_at is not None
