@@ -91,6 +91,17 @@ def resolved_timeout() -> timedelta:
     return timedelta(days=settings.CASE_RESOLVED_AUTO_CLOSE_DAYS)
 
 
+def auto_close_deadline(
+    status: str, pending_since: datetime | None, resolved_at: datetime | None
+) -> datetime | None:
+    """The closure policy: when a case in `status` closes by itself, if ever."""
+    if status == Status.PENDING_CUSTOMER and pending_since:
+        return pending_since + pending_customer_timeout()
+    if status == Status.RESOLVED and resolved_at:
+        return resolved_at + resolved_timeout()
+    return None
+
+
 # --- Never delete ---------------------------------------------------------------------
 
 
@@ -285,11 +296,7 @@ class Case(FSMModelMixin, UndeletableModel):
     @property
     def auto_close_at(self) -> datetime | None:
         """When the scheduler will close this case, if a clock is running."""
-        if self.status == Status.PENDING_CUSTOMER and self.pending_since:
-            return self.pending_since + pending_customer_timeout()
-        if self.status == Status.RESOLVED and self.resolved_at:
-            return self.resolved_at + resolved_timeout()
-        return None
+        return auto_close_deadline(self.status, self.pending_since, self.resolved_at)
 
     def auto_close_is_due(self) -> bool:
         deadline = self.auto_close_at

@@ -238,3 +238,32 @@ def test_approval_request_asks_to_approve_or_decline_and_links_to_the_answer(cli
     assert "approve or decline." in content
     assert "Erin Engineer asks for approval to make a change on your behalf." in content
     assert f'href="{case.get_absolute_url()}#approval-heading">Answer' in content
+
+
+def test_cached_rows_never_carry_one_members_csrf_token_to_a_colleague(db):
+    """Colleagues who see the same organisation rows each get forms that work for them."""
+    from django.test import Client
+
+    first = customer(sees_organisation=True)
+    colleague = customer(first.membership.organisation, sees_organisation=True)
+    # Opened by a third member, so that both see exactly the same row.
+    opener = customer(first.membership.organisation)
+    case = CaseFactory(requester=opener, open=True)
+    browsers = []
+    for user in (first, colleague):
+        browser = Client(enforce_csrf_checks=True)
+        browser.force_login(user)
+        page = browser.get("/cases/?scope=organisation").content.decode()
+        row_form = page[page.index('class="row-action"') :]
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', row_form)[1]
+        browsers.append((browser, token))
+
+    colleague_browser, colleague_token = browsers[1]
+    response = colleague_browser.post(
+        f"/cases/{case.reference}/resolve/",
+        {"csrfmiddlewaretoken": colleague_token, "next": "/cases/"},
+    )
+
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert case.status == Status.RESOLVED
