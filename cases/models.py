@@ -666,3 +666,22 @@ class InboundEmail(UndeletableModel):
 
     def __str__(self) -> str:
         return f"{self.get_outcome_display()}: {self.subject or self.email_message_id}"
+
+
+# --- Invariant check ------------------------------------------------------------------
+
+
+class InvariantWatermark(models.Model):
+    """Per table, the highest id and row count seen by the last clean invariant check.
+
+    Rows are never deleted and ids never reused, so the rows up to `max_id` can only
+    grow in number; fewer means something was deleted (see `cases.invariants`).
+    """
+
+    table = models.CharField(max_length=100, unique=True)
+    max_id = models.BigIntegerField()
+    row_count = models.BigIntegerField()
+    recorded_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.table}: {self.row_count} rows up to id {self.max_id}"

@@ -1,0 +1,251 @@
+"""What must hold of the stored support history whatever happened to the processes.
+
+`find_violations()` reads the database and returns one `Violation` per broken promise;
+`manage.py check_invariants` prints them and fails when there is any. It is run after
+every fault scenario (killed workers, broker outages, racing sweeps).
+
+Nothing deleted: rows are never deleted and ids are never reused, so every row that
+existed at the last clean check still has an id at or below that check's highest id.
+`record_watermarks()` stores, per table, that highest id and how many rows had an id at
+or below it; a later count over the same id range may only be equal or larger (larger
+when a transaction that drew its id earlier committed after the check). Id gaps alone
+prove nothing: a rolled-back insert also burns a sequence value.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Max
+
+from .models import (
+    Actor,
+    Attachment,
+    Case,
+    CaseEvent,
+    InvariantWatermark,
+    Message,
+    Notification,
+    NotificationKind,
+    Status,
+)
+
+# Transitions whose history entry must come with an email to the requester.
+NOTIFYING_TRANSITIONS = {
+    "request_info": NotificationKind.PENDING_CUSTOMER,
+    "resolve": NotificationKind.RESOLVED,
+    "auto_close": NotificationKind.AUTO_CLOSED,
+    "reopen": NotificationKind.REOPENED,
+}
+
+WATCHED_MODELS = (Case, Message, Attachment, CaseEvent, Notification)
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: str
+    subject: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"[{self.rule}] {self.subject}: {self.detail}"
+
+
+def find_violations() -> list[Violation]:
+    """Every broken invariant, read in one repeatable snapshot."""
+    # REPEATABLE READ is not needed for correctness of each rule, but one transaction
+    # keeps a busy database from showing half of a concurrent change between queries.
+    with transaction.atomic():
+        return [
+            *_history_matches_status(),
+            *_notifying_transitions_notified(),
+            *_no_customer_message_left_closed(),
+            *_no_auto_close_after_a_reply(),
+            *_nothing_deleted(),
+        ]
+
+
+def _events_by_case() -> dict[int, list[CaseEvent]]:
+    events: dict[int, list[CaseEvent]] = defaultdict(list)
+    for event in CaseEvent.objects.order_by("case_id", "created_at", "id"):
+        events[event.case_id].append(event)
+    return events
+
+
+def _customer_messages_by_case() -> dict[int, list[Message]]:
+    messages: dict[int, list[Message]] = defaultdict(list)
+    for message in Message.objects.filter(author_kind=Actor.CUSTOMER, is_internal=False).order_by(
+        "case_id", "created_at", "id"
+    ):
+        messages[message.case_id].append(message)
+    return messages
+
+
+def _history_matches_status() -> list[Violation]:
+    """Every case has its history, and its latest entry says the status it is in."""
+    violations = []
+    events = _events_by_case()
+    for case in Case.objects.order_by("pk").only("pk", "status", "closed_at", "pending_since"):
+        subject = f"case {case.pk}"
+        history = events.get(case.pk, [])
+        if not history:
+            violations.append(Violation("history", subject, "has no history entry at all"))
+            continue
+        latest = history[-1]
+        if latest.to_status != case.status:
+            violations.append(
+                Violation(
+                    "history",
+                    subject,
+                    f"is {case.status} but its latest history entry ({latest.transition}) "
+                    f"says {latest.to_status}",
+                )
+            )
+        for before, after in zip(history, history[1:], strict=False):
+            if after.from_status != before.to_status:
+                violations.append(
+                    Violation(
+                        "history",
+                        subject,
+                        f"history jumps from {before.to_status} to {after.from_status} "
+                        f"(a transition without its entry)",
+                    )
+                )
+        changes = [event for event in history if event.from_status != event.to_status]
+        if case.status == Status.CLOSED and (
+            not changes or changes[-1].to_status != Status.CLOSED or case.closed_at is None
+        ):
+            violations.append(Violation("history", subject, "is closed without a closing entry"))
+        if case.status == Status.PENDING_CUSTOMER and (
+            not changes or changes[-1].transition != "request_info"
+        ):
+            violations.append(
+                Violation("history", subject, "is Pending Customer without a request_info entry")
+            )
+    return violations
+
+
+def _notifying_transitions_notified() -> list[Violation]:
+    """request_info, resolve, auto_close and reopen each queued the requester's email.
+
+    Only for requesters who are active now: an inactive requester is never emailed.
+    """
+    notified = set(
+        Notification.objects.filter(event__isnull=False).values_list(
+            "event_id", "kind", "recipient_id"
+        )
+    )
+    violations = []
+    events = CaseEvent.objects.filter(
+        transition__in=NOTIFYING_TRANSITIONS, case__requester__is_active=True
+    ).select_related("case")
+    for event in events.order_by("pk"):
+        kind = NOTIFYING_TRANSITIONS[event.transition]
+        if (event.pk, kind, event.case.requester_id) not in notified:
+            violations.append(
+                Violation(
+                    "notification",
+                    f"case {event.case_id}",
+                    f"{event.transition} entry {event.pk} has no {kind} email to the requester",
+                )
+            )
+    return violations
+
+
+def _no_customer_message_left_closed() -> list[Violation]:
+    """A customer's message on a closed case reopens it: none may sit after the closing."""
+    violations = []
+    events = _events_by_case()
+    messages = _customer_messages_by_case()
+    for case_id in Case.objects.filter(status=Status.CLOSED).values_list("pk", flat=True):
+        closings = [
+            e
+            for e in events.get(case_id, [])
+            if e.to_status == Status.CLOSED and e.from_status != Status.CLOSED
+        ]
+        if not closings:
+            continue  # reported by the history rule
+        closed_at = closings[-1].created_at
+        for message in messages.get(case_id, []):
+            if message.created_at > closed_at:
+                violations.append(
+                    Violation(
+                        "closed-with-reply",
+                        f"case {case_id}",
+                        f"customer message {message.pk} came after the closing and the case "
+                        "was not reopened",
+                    )
+                )
+    return violations
+
+
+def _no_auto_close_after_a_reply() -> list[Violation]:
+    """The scheduler never closes a case the customer answered since its clock started."""
+    violations = []
+    events = _events_by_case()
+    messages = _customer_messages_by_case()
+    for case_id, history in events.items():
+        for index, event in enumerate(history):
+            if event.transition != "auto_close":
+                continue
+            entered = next(
+                (
+                    earlier
+                    for earlier in reversed(history[:index])
+                    if earlier.to_status == event.from_status
+                    and earlier.from_status != earlier.to_status
+                ),
+                None,
+            )
+            clock_start = entered.created_at if entered else None
+            for message in messages.get(case_id, []):
+                # Strict on both sides: a reply that lost the race for the row lock is
+                # written after the closing, and reopens the case instead.
+                if (clock_start is None or message.created_at > clock_start) and (
+                    message.created_at < event.created_at
+                ):
+                    violations.append(
+                        Violation(
+                            "closed-after-reply",
+                            f"case {case_id}",
+                            f"closed automatically (entry {event.pk}) although the customer "
+                            f"replied (message {message.pk}) after the clock started",
+                        )
+                    )
+    return violations
+
+
+def _nothing_deleted() -> list[Violation]:
+    violations = []
+    for mark in InvariantWatermark.objects.all():
+        model = _watched_model(mark.table)
+        if model is None:
+            continue
+        present = model.objects.filter(pk__lte=mark.max_id).count()
+        if present < mark.row_count:
+            violations.append(
+                Violation(
+                    "deleted",
+                    mark.table,
+                    f"{mark.row_count - present} row(s) with id <= {mark.max_id} are gone "
+                    f"({present} of {mark.row_count} left)",
+                )
+            )
+    return violations
+
+
+def _watched_model(table: str):
+    return next((m for m in WATCHED_MODELS if m._meta.db_table == table), None)
+
+
+@transaction.atomic
+def record_watermarks() -> None:
+    """Remember how many rows exist up to each table's highest id (after a clean check)."""
+    for model in WATCHED_MODELS:
+        max_id = model.objects.aggregate(top=Max("pk"))["top"] or 0
+        count = model.objects.filter(pk__lte=max_id).count()
+        InvariantWatermark.objects.update_or_create(
+            table=model._meta.db_table, defaults={"max_id": max_id, "row_count": count}
+        )

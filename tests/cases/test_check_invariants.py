@@ -1,0 +1,119 @@
+"""`manage.py check_invariants`: a clean history passes; each kind of damage is reported."""
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from cases import invariants, services
+from cases.models import Actor, Case, CaseEvent, Message, Status
+from tests import journeys
+from tests.factories import CaseFactory, days
+
+pytestmark = pytest.mark.django_db
+
+
+def rules() -> list[str]:
+    return [violation.rule for violation in invariants.find_violations()]
+
+
+def test_every_journey_through_the_services_passes(customer, engineer, time_machine):
+    time_machine.move_to("2026-03-02 09:00Z", tick=False)
+    journeys.opened(customer)
+    answered = journeys.pending_customer(customer, engineer)
+    time_machine.shift(days(1))
+    services.case_reply(case=answered, author=customer, body="Log attached.")
+    reopened = journeys.resolved(customer, engineer)
+    services.case_reply(case=reopened, author=customer, body="It broke again.")
+    services.case_close(case=journeys.in_progress(customer, engineer), actor=customer)
+    forgotten = journeys.pending_customer(customer, engineer)
+    accepted = journeys.resolved(customer, engineer)
+    time_machine.shift(days(15))
+    assert {c.pk for c in services.close_stale_cases()} == {forgotten.pk, accepted.pk}
+    time_machine.shift(days(1))
+    services.case_reopen(case=forgotten, actor=customer, message="Still broken.")
+
+    assert invariants.find_violations() == []
+    call_command("check_invariants")
+    call_command("check_invariants")  # against its own watermarks
+
+
+def test_case_without_history_is_reported(customer):
+    CaseFactory(requester=customer)
+    assert rules() == ["history"]
+
+
+def test_status_changed_behind_the_history_is_reported(customer, engineer):
+    case = journeys.in_progress(customer, engineer)
+    Case.objects.filter(pk=case.pk).update(status=Status.RESOLVED)
+    assert "history" in rules()
+
+
+def test_pending_customer_without_a_request_is_reported(customer, engineer):
+    case = journeys.in_progress(customer, engineer)
+    Case.objects.filter(pk=case.pk).update(status=Status.PENDING_CUSTOMER)
+    CaseEvent.objects.create(
+        case=case,
+        transition="start_work",
+        from_status=Status.IN_PROGRESS,
+        to_status=Status.PENDING_CUSTOMER,
+        actor=engineer,
+        actor_kind=Actor.ENGINEER,
+    )
+    violations = invariants.find_violations()
+    assert [str(v) for v in violations] == [
+        f"[history] case {case.pk}: is Pending Customer without a request_info entry"
+    ]
+
+
+def test_notifying_transition_without_its_email_is_reported(customer, engineer):
+    case = journeys.in_progress(customer, engineer)
+    Case.objects.filter(pk=case.pk).update(status=Status.RESOLVED)
+    event = CaseEvent.objects.create(
+        case=case,
+        transition="resolve",
+        from_status=Status.IN_PROGRESS,
+        to_status=Status.RESOLVED,
+        actor=engineer,
+        actor_kind=Actor.ENGINEER,
+    )
+    violations = invariants.find_violations()
+    assert [v.rule for v in violations] == ["notification"]
+    assert f"resolve entry {event.pk} has no resolved email" in violations[0].detail
+
+
+def test_customer_message_on_a_closed_case_without_reopen_is_reported(customer, engineer):
+    case = journeys.in_progress(customer, engineer)
+    services.case_close(case=case, actor=engineer)
+    Message.objects.create(case=case, author=customer, author_kind=Actor.CUSTOMER, body="Hello?")
+    assert rules() == ["closed-with-reply"]
+
+
+def test_auto_close_after_a_customer_reply_is_reported(customer, engineer, time_machine):
+    time_machine.move_to("2026-03-02 09:00Z", tick=False)
+    case = journeys.pending_customer(customer, engineer)
+    time_machine.shift(days(2))
+    # A reply that reached the thread but not the state machine: the sweep must not win.
+    Message.objects.create(case=case, author=customer, author_kind=Actor.CUSTOMER, body="Log.")
+    time_machine.shift(days(13))
+    services.close_stale_cases()
+    assert rules() == ["closed-after-reply"]
+
+
+def test_deleted_rows_are_reported_against_the_last_clean_check(customer, engineer):
+    journeys.pending_customer(customer, engineer)
+    call_command("check_invariants")
+    with connection.cursor() as cursor:
+        # Notifications have no database guard; history tables refuse this outright.
+        cursor.execute("DELETE FROM cases_notification")
+    violations = invariants.find_violations()
+    assert ("deleted", "cases_notification") in [(v.rule, v.subject) for v in violations]
+    assert "notification" in [v.rule for v in violations]  # request_info lost its email
+    with pytest.raises(CommandError, match="2 invariant violation"):
+        call_command("check_invariants")
+
+
+def test_rows_added_after_a_check_are_not_deletions(customer, engineer):
+    journeys.opened(customer)
+    call_command("check_invariants")
+    journeys.pending_customer(customer, engineer)
+    assert invariants.find_violations() == []
