@@ -43,9 +43,9 @@ logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 # A row left in "sending" this long belongs to a worker that died mid-send.
-STALE_SENDING_AFTER = timedelta(minutes=10)
+STALE_SENDING_AFTER = timedelta(seconds=settings.NOTIFICATION_STALE_SENDING_SECONDS)
 # Fresh rows are normally being sent by their own task; the relay leaves them alone.
-RELAY_GRACE = timedelta(seconds=30)
+RELAY_GRACE = timedelta(seconds=settings.NOTIFICATION_RELAY_GRACE_SECONDS)
 # Emails one task sends with deliver_many(): what a killed worker may leave to resend.
 SEND_BATCH_SIZE = 100
 

@@ -268,6 +268,10 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_max": 0.5,
 }
 CASE_SWEEP_INTERVAL_SECONDS = env_int("CASE_SWEEP_INTERVAL_SECONDS", 15 * 60)
+# The relay leaves fresh outbox rows to their own task for the grace period, and treats a
+# row that has been "sending" for the stale period as lost with its worker.
+NOTIFICATION_RELAY_GRACE_SECONDS = env_int("NOTIFICATION_RELAY_GRACE_SECONDS", 30)
+NOTIFICATION_STALE_SENDING_SECONDS = env_int("NOTIFICATION_STALE_SENDING_SECONDS", 10 * 60)
 CELERY_BEAT_SCHEDULE = {
     "close-stale-cases": {
         "task": "cases.tasks.close_stale_cases_task",
