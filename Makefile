@@ -40,6 +40,11 @@ test: install services browser
 test-sqlite: install
 	$(BIN)/pytest -n 2 --dist loadgroup -m "not postgres and not integration"
 
+## faults: only the fault scenarios (real worker, beat and a private Redis on :6391)
+faults: install services
+	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
+		$(BIN)/pytest -p no:xdist -m faults tests/faults
+
 services:
 	bash scripts/ensure-services.sh
 

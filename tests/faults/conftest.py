@@ -1,0 +1,270 @@
+"""Fault scenarios: real worker, beat and Redis processes on loopback.
+
+Each scenario starts its own processes and stops each one by its own pid (never by
+name: other Celery processes may run on the same machine). Redis is a private server on
+port 6391, so stopping it affects nothing else; the database is the test database,
+committed to for real (`transactional_db`) so that the processes see the test's rows.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from portal.celery import app as celery_app
+from tests.faults.recording_backend import read_log
+
+REPO = Path(__file__).resolve().parents[2]
+REDIS_PORT = int(os.environ.get("FAULTS_REDIS_PORT", "6391"))
+BROKER_URL = f"redis://127.0.0.1:{REDIS_PORT}/0"
+CELERY = str(Path(sys.executable).with_name("celery"))
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    # The scenarios make many users; password hashing is not what they test.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/faults/" in str(item.fspath):
+            item.add_marker(pytest.mark.faults)
+            item.add_marker(pytest.mark.xdist_group("faults"))
+            item.add_marker(pytest.mark.postgres)
+
+
+def wait_for(predicate: Callable[[], object], *, timeout: float, what: str, every: float = 0.1):
+    """Poll until `predicate()` is truthy; fail the test with `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"Timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(every)
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.2)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+@dataclass
+class Process:
+    name: str
+    popen: subprocess.Popen
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL: no cleanup, no acknowledgement, no goodbye."""
+        if self.alive():
+            os.kill(self.pid, signal.SIGKILL)
+            self.popen.wait(timeout=10)
+
+    def stop(self) -> None:
+        """SIGTERM (a warm shutdown), SIGKILL if it does not go within 10 s."""
+        if self.alive():
+            os.kill(self.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+class PrivateRedis:
+    """A redis-server of our own on REDIS_PORT, stopped and started by its pid."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.process: Process | None = None
+
+    def start(self) -> None:
+        if _port_open(REDIS_PORT):
+            raise RuntimeError(f"Port {REDIS_PORT} is taken: the fault scenarios need it free.")
+        log = self.folder / "redis.log"
+        popen = subprocess.Popen(  # noqa: S603 - fixed argument list
+            [
+                shutil.which("redis-server") or "redis-server",
+                "--port", str(REDIS_PORT),
+                "--bind", "127.0.0.1",
+                "--save", "",
+                "--appendonly", "no",
+                "--daemonize", "no",
+                "--dir", str(self.folder),
+            ],
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        self.process = Process("redis", popen, log)
+        wait_for(lambda: _port_open(REDIS_PORT), timeout=10, what="the private Redis")
+
+    def stop(self) -> None:
+        if self.process:
+            self.process.kill()
+            wait_for(lambda: not _port_open(REDIS_PORT), timeout=10, what="Redis to go away")
+
+
+@pytest.fixture(scope="session")
+def private_redis(tmp_path_factory) -> Iterator[PrivateRedis]:
+    redis = PrivateRedis(tmp_path_factory.mktemp("redis"))
+    redis.start()
+    yield redis
+    redis.stop()
+
+
+@dataclass
+class Cluster:
+    """Workers and beats of one scenario, all sharing its environment and mail log."""
+
+    folder: Path
+    env: dict[str, str]
+    processes: list[Process] = field(default_factory=list)
+
+    @property
+    def mail_log(self) -> Path:
+        return Path(self.env["FAULTS_EMAIL_LOG"])
+
+    def mail(self, phase: str = "sent") -> list[dict]:
+        return [entry for entry in read_log(self.mail_log) if entry["phase"] == phase]
+
+    def _start(self, name: str, args: list[str], **env: str) -> Process:
+        log = self.folder / f"{name}-{len(self.processes)}.log"
+        popen = subprocess.Popen(  # noqa: S603 - fixed argument list
+            [CELERY, "-A", "portal.celery:app", *args],
+            cwd=REPO,
+            env={**self.env, **env},
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        process = Process(name, popen, log)
+        self.processes.append(process)
+        return process
+
+    def worker(self, name: str = "worker", **env: str) -> Process:
+        # One process (solo pool): SIGKILL stops the very process that is sending.
+        process = self._start(
+            name,
+            [
+                "worker", "--pool=solo", "--loglevel=INFO", "--without-gossip",
+                "--without-mingle", "--without-heartbeat", f"--hostname={name}-%i@faults",
+            ],
+            **env,
+        )  # fmt: skip
+        wait_for(
+            lambda: "ready." in process.output() or not process.alive(),
+            timeout=30,
+            what=f"{name} to be ready",
+        )
+        assert process.alive(), process.output()
+        return process
+
+    def beat(self, name: str = "beat", **env: str) -> Process:
+        schedule = self.folder / f"{name}-schedule"
+        return self._start(name, ["beat", "--loglevel=INFO", f"--schedule={schedule}"], **env)
+
+    def stop_all(self) -> None:
+        for process in self.processes:
+            process.stop()
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return (
+        f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+        f"/{db['NAME']}"
+    )
+
+
+@pytest.fixture
+def cluster(transactional_db, private_redis, tmp_path, settings) -> Iterator[Cluster]:
+    if connection.vendor != "postgresql":
+        pytest.fail("The fault scenarios need PostgreSQL (DATABASE_URL=postgres://...).")
+    # The scenario's own queue starts empty.
+    subprocess.run(  # noqa: S603
+        [shutil.which("redis-cli") or "redis-cli", "-p", str(REDIS_PORT), "flushall"],
+        check=True,
+        capture_output=True,
+    )
+    env = {
+        **os.environ,
+        "DEBUG": "true",
+        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        "DATABASE_URL": _database_url(),
+        "DB_CONN_MAX_AGE": "0",
+        "CELERY_BROKER_URL": BROKER_URL,
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "EMAIL_BACKEND": "tests.faults.recording_backend.RecordingBackend",
+        "FAULTS_EMAIL_LOG": str(tmp_path / "mail.jsonl"),
+        "PORTAL_VAR_DIR": str(tmp_path / "var"),
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "PYTHONPATH": str(REPO),
+        # Nothing scheduled unless a scenario asks for it.
+        "CASE_SWEEP_INTERVAL_SECONDS": "3600",
+        "NOTIFICATION_RELAY_INTERVAL_SECONDS": "3600",
+        "REMINDER_MINUTE": "59",
+    }
+    group = Cluster(folder=tmp_path, env=env)
+    with publishing_to(BROKER_URL):
+        yield group
+    group.stop_all()
+
+
+class publishing_to:
+    """Make this test process publish tasks to `url` for real (not eagerly)."""
+
+    def __init__(self, url: str):
+        self.url = url
+
+    def _reset_pools(self) -> None:
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
+
+    def __enter__(self):
+        # The write URL, because CELERY_BROKER_URL in the environment wins over broker_url.
+        self.saved = (celery_app.conf.get("broker_write_url"), celery_app.conf.task_always_eager)
+        celery_app.conf.broker_write_url = self.url
+        celery_app.conf.task_always_eager = False
+        self._reset_pools()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        celery_app.conf.broker_write_url, celery_app.conf.task_always_eager = self.saved
+        self._reset_pools()
+
+
+@pytest.fixture
+def invariants_hold():
+    """Call after a scenario: the support history must be whole."""
+
+    def check() -> None:
+        call_command("check_invariants")
+
+    return check
