@@ -1,0 +1,59 @@
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from cases import services
+from cases.models import Attachment, Case, CaseEvent, Message, Notification
+from portal.models import User
+from tests import journeys
+from tests.factories import customer
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def victim_case(customer, engineer):
+    """A Pending Customer case with a thread, history, an attachment and an email."""
+    case = services.case_open(
+        requester=customer,
+        subject="Victim's secret subject",
+        description="The victim's private description.",
+        priority=3,
+        attachments=[SimpleUploadedFile("secret.log", b"victim private log line")],
+    )
+    services.case_assign(case=case, engineer=engineer)
+    services.case_request_info(
+        case=case, engineer=engineer, message="Send the victim's config.", kind="configuration"
+    )
+    case.refresh_from_db()
+    return case
+
+
+@pytest.fixture
+def victim_attachment(victim_case):
+    return Attachment.objects.get(message__case=victim_case)
+
+
+@pytest.fixture
+def colleague(organisation):
+    """Same organisation, not allowed to follow colleagues' cases."""
+    return customer(organisation)
+
+
+@pytest.fixture
+def outsider_case(stranger, engineer):
+    return journeys.in_progress(stranger, engineer, subject="Outsider's own case")
+
+
+def snapshot() -> dict:
+    """What a request must not change unless it is meant to."""
+    return {
+        "cases": sorted(Case.objects.values_list("pk", "status", "assignee_id", "subject")),
+        "messages": Message.objects.count(),
+        "events": CaseEvent.objects.count(),
+        "notifications": Notification.objects.count(),
+        "attachments": Attachment.objects.count(),
+        "users": sorted(User.objects.values_list("pk", "password", "is_active", "email")),
+    }

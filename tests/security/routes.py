@@ -1,0 +1,64 @@
+"""Every URL pattern of the site, read from the resolver, made into concrete paths.
+
+The sweeps iterate over what `portal.urls` serves now, so a page added later is swept
+without anyone remembering to list it. A parameter nobody taught `concrete_path` fails
+the sweep loudly instead of skipping the page.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from django.urls import URLPattern, URLResolver, get_resolver
+
+PORTAL_NAMESPACES = {"cases", "help"}
+# Provider webhooks authenticate with their own shared secret, not a CSRF token.
+CSRF_EXEMPT_NAMESPACES = {"anymail"}
+
+PLACEHOLDER = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str | None
+    namespace: str | None
+    pattern: str
+    callback: object
+
+    @property
+    def parameters(self) -> list[str]:
+        return [m["name"] for m in PLACEHOLDER.finditer(self.pattern)]
+
+    @property
+    def is_regex(self) -> bool:
+        return "^" in self.pattern or "(?P<" in self.pattern or self.pattern.endswith("$")
+
+    def __str__(self) -> str:
+        return f"{self.namespace}:{self.name}" if self.namespace else str(self.name)
+
+
+def all_routes() -> list[Route]:
+    def walk(patterns, prefix: str, namespace: str | None):
+        for entry in patterns:
+            if isinstance(entry, URLResolver):
+                inner = entry.namespace or namespace
+                yield from walk(entry.url_patterns, prefix + str(entry.pattern), inner)
+            elif isinstance(entry, URLPattern):
+                yield Route(entry.name, namespace, prefix + str(entry.pattern), entry.callback)
+
+    return list(walk(get_resolver().url_patterns, "", None))
+
+
+def portal_routes() -> list[Route]:
+    return [route for route in all_routes() if route.namespace in PORTAL_NAMESPACES]
+
+
+def concrete_path(route: Route, values: dict[str, object]) -> str | None:
+    """`route.pattern` with each parameter replaced; None for regex catch-alls."""
+    if route.is_regex:
+        return None
+    missing = [name for name in route.parameters if name not in values]
+    if missing:
+        raise AssertionError(f"The sweep has no value for {missing} in {route} ({route.pattern})")
+    return "/" + PLACEHOLDER.sub(lambda m: str(values[m["name"]]), route.pattern)
