@@ -1,0 +1,45 @@
+"""Run under production settings (DEBUG off) in its own process: GET each page over
+HTTPS as anonymous, the customer and the engineer, and print status and headers as JSON.
+
+Usage: python -m tests.security.production_probe customer@example.com engineer@example.com
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import django
+
+
+def main(customer_email: str, engineer_email: str, paths_json: str) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    users = get_user_model().objects
+    pages = json.loads(paths_json)
+    results = []
+    for who, paths in pages.items():
+        client = Client(HTTP_HOST="support.example.com")
+        if who != "anonymous":
+            client.force_login(
+                users.get(email={"customer": customer_email}.get(who, engineer_email))
+            )
+        for path in paths:
+            response = client.get(path, secure=True)
+            results.append(
+                {
+                    "who": who,
+                    "path": path,
+                    "status": response.status_code,
+                    "headers": dict(response.headers),
+                }
+            )
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:4])
