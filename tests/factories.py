@@ -61,8 +61,28 @@ class EngineerFactory(UserFactory):
     @factory.post_generation
     def support_group(obj, create, extracted, **kwargs):
         if create:
-            # get_or_create: transactional tests flush the group its migration made.
-            obj.groups.add(Group.objects.get_or_create(name=SUPPORT_ENGINEERS_GROUP)[0])
+            # Transactional tests flush the group its migration made: recreate it whole.
+            obj.groups.add(support_engineers_group())
+
+
+def support_engineers_group() -> Group:
+    """The migrated group; recreated after a real-transaction test flushed every table."""
+    from importlib import import_module
+
+    from django.contrib.auth.models import Permission
+
+    group, created = Group.objects.get_or_create(name=SUPPORT_ENGINEERS_GROUP)
+    if created:
+        migration = import_module("cases.migrations.0003_support_engineers_and_guards")
+        for app_label, model, codenames in migration.PERMISSIONS:
+            group.permissions.add(
+                *Permission.objects.filter(
+                    content_type__app_label=app_label,
+                    content_type__model=model,
+                    codename__in=codenames,
+                )
+            )
+    return group
 
 
 def customer(organisation: Organisation | None = None, *, sees_organisation: bool = False, **kwargs) -> User:

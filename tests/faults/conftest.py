@@ -38,14 +38,6 @@ def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-def pytest_collection_modifyitems(items):
-    for item in items:
-        if "tests/faults/" in str(item.fspath):
-            item.add_marker(pytest.mark.faults)
-            item.add_marker(pytest.mark.xdist_group("faults"))
-            item.add_marker(pytest.mark.postgres)
-
-
 def wait_for(predicate: Callable[[], object], *, timeout: float, what: str, every: float = 0.1):
     """Poll until `predicate()` is truthy; fail the test with `what` after `timeout` s."""
     deadline = time.monotonic() + timeout

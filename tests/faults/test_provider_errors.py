@@ -12,7 +12,13 @@ from tests import journeys
 from tests.factories import EngineerFactory, customer
 from tests.faults.conftest import wait_for
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# One xdist worker runs every scenario: they share the private Redis port.
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.faults,
+    pytest.mark.postgres,
+    pytest.mark.xdist_group("faults"),
+]
 
 SCRIPT = {
     "busy@example.com": ["503", "503"],

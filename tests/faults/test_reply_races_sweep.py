@@ -15,7 +15,13 @@ from cases.models import Case, CaseEvent, Message, Status
 from tests.factories import EngineerFactory, customer
 from tests.faults.sweep import overdue
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# One xdist worker runs every scenario: they share the private Redis port.
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.faults,
+    pytest.mark.postgres,
+    pytest.mark.xdist_group("faults"),
+]
 
 REPETITIONS = 30
 

@@ -10,7 +10,13 @@ from tests.factories import EngineerFactory, customer
 from tests.faults.conftest import wait_for
 from tests.faults.sweep import overdue, sweep_results
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# One xdist worker runs every scenario: they share the private Redis port.
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.faults,
+    pytest.mark.postgres,
+    pytest.mark.xdist_group("faults"),
+]
 
 
 def test_two_beats_close_every_due_case_exactly_once(cluster, invariants_hold):

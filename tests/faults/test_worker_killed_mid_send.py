@@ -9,7 +9,13 @@ from tests import journeys
 from tests.factories import EngineerFactory, customer
 from tests.faults.conftest import wait_for
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# One xdist worker runs every scenario: they share the private Redis port.
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.faults,
+    pytest.mark.postgres,
+    pytest.mark.xdist_group("faults"),
+]
 
 
 def test_killed_worker_loses_no_email_and_flags_the_one_it_was_sending(cluster, invariants_hold):
