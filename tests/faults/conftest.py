@@ -27,7 +27,11 @@ from portal.celery import app as celery_app
 from tests.faults.recording_backend import read_log
 
 REPO = Path(__file__).resolve().parents[2]
-REDIS_PORT = int(os.environ.get("FAULTS_REDIS_PORT", "6391"))
+# One private port per xdist worker: pytest 9.2 ignores the suffix xdist 3.8 uses to keep
+# an xdist_group on one worker, so scenarios may run on both workers at once.
+REDIS_PORT = int(os.environ.get("FAULTS_REDIS_PORT", "6391")) + int(
+    os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0
+)
 BROKER_URL = f"redis://127.0.0.1:{REDIS_PORT}/0"
 CELERY = str(Path(sys.executable).with_name("celery"))
 

@@ -12,7 +12,7 @@ from tests import journeys
 from tests.factories import EngineerFactory, customer
 from tests.faults.conftest import wait_for
 
-# One xdist worker runs every scenario: they share the private Redis port.
+# Kept together on one xdist worker where xdist can; each worker has its own Redis port.
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.faults,

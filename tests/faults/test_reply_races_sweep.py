@@ -15,7 +15,7 @@ from cases.models import Case, CaseEvent, Message, Status
 from tests.factories import EngineerFactory, customer
 from tests.faults.sweep import overdue
 
-# One xdist worker runs every scenario: they share the private Redis port.
+# Kept together on one xdist worker where xdist can; each worker has its own Redis port.
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.faults,
