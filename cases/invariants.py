@@ -25,6 +25,7 @@ from .models import (
     Attachment,
     Case,
     CaseEvent,
+    InboundEmail,
     InvariantWatermark,
     Message,
     Notification,
@@ -40,7 +41,7 @@ NOTIFYING_TRANSITIONS = {
     "reopen": NotificationKind.REOPENED,
 }
 
-WATCHED_MODELS = (Case, Message, Attachment, CaseEvent, Notification)
+WATCHED_MODELS = (Case, Message, Attachment, CaseEvent, Notification, InboundEmail)
 
 
 @dataclass(frozen=True)
