@@ -1,4 +1,6 @@
 import pytest
+from django.db.models.signals import post_migrate
+from django.dispatch import receiver
 from django.core.cache import cache
 
 from portal.celery import app as celery_app
@@ -85,3 +87,13 @@ def _support_engineers_group_after_flush(request):
                 )
             )
         group.permissions.add(*Permission.objects.filter(codename="view_inboundemail"))
+
+
+@receiver(post_migrate)
+def _support_engineers_group_survives_flush(sender, **kwargs):
+    """A real-transaction test ends with a flush, which re-sends post_migrate but does not
+    re-run data migrations: put the engineers' group back for every test after it."""
+    if sender.name == "cases":
+        from tests.factories import support_engineers_group
+
+        support_engineers_group()

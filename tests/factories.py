@@ -66,22 +66,22 @@ class EngineerFactory(UserFactory):
 
 
 def support_engineers_group() -> Group:
-    """The migrated group; recreated after a real-transaction test flushed every table."""
+    """The migrated group with its permissions; recreated after a flush emptied it."""
     from importlib import import_module
 
     from django.contrib.auth.models import Permission
 
-    group, created = Group.objects.get_or_create(name=SUPPORT_ENGINEERS_GROUP)
-    if created:
-        migration = import_module("cases.migrations.0003_support_engineers_and_guards")
-        for app_label, model, codenames in migration.PERMISSIONS:
-            group.permissions.add(
-                *Permission.objects.filter(
-                    content_type__app_label=app_label,
-                    content_type__model=model,
-                    codename__in=codenames,
-                )
+    group, _ = Group.objects.get_or_create(name=SUPPORT_ENGINEERS_GROUP)
+    migration = import_module("cases.migrations.0003_support_engineers_and_guards")
+    granted = [*migration.PERMISSIONS, ("cases", "inboundemail", ["view_inboundemail"])]
+    for app_label, model, codenames in granted:
+        group.permissions.add(
+            *Permission.objects.filter(
+                content_type__app_label=app_label,
+                content_type__model=model,
+                codename__in=codenames,
             )
+        )
     return group
 
 

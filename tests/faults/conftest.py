@@ -175,7 +175,7 @@ class Cluster:
         )  # fmt: skip
         wait_for(
             lambda: "ready." in process.output() or not process.alive(),
-            timeout=30,
+            timeout=90,
             what=f"{name} to be ready",
         )
         assert process.alive(), process.output()

@@ -27,7 +27,7 @@ def test_first_sweep_after_beat_returns_closes_everything_that_came_due(cluster,
     schedule = {"CASE_SWEEP_INTERVAL_SECONDS": str(INTERVAL), "CASE_SWEEP_BATCH_SIZE": "2"}
     worker = cluster.worker(**schedule)
     beat = cluster.beat(**schedule)
-    wait_for(lambda: sweep_results(worker.output()), timeout=30, what="a first sweep")
+    wait_for(lambda: sweep_results(worker.output()), timeout=90, what="a first sweep")
     beat.kill()
 
     engineer = EngineerFactory()
@@ -43,7 +43,7 @@ def test_first_sweep_after_beat_returns_closes_everything_that_came_due(cluster,
     cluster.beat(**schedule)
     first_after = wait_for(
         lambda: sweep_results(worker.output())[sweeps_before:],
-        timeout=30,
+        timeout=90,
         what="the first sweep after beat returned",
     )[0]
     assert sorted(first_after) == sorted(case.reference for case in due)

@@ -36,7 +36,7 @@ def test_provider_errors_are_retried_with_backoff_or_marked_failed(cluster, inva
     cluster.worker(FAULTS_PROVIDER_SCRIPT=str(script), NOTIFICATION_RETRY_BACKOFF_SECONDS="1")
     wait_for(
         lambda: not Notification.objects.filter(state__in=["queued", "sending"]).exists(),
-        timeout=60,
+        timeout=120,
         what="every notification to be sent or failed",
     )
 

@@ -92,7 +92,7 @@ def test_requests_succeed_during_outage_and_relay_sends_everything_after(
     total = Notification.objects.count()
     wait_for(
         lambda: len({e["notification_id"] for e in cluster.mail()}) == total,
-        timeout=60,
+        timeout=120,
         what=f"all {total} emails",
     )
     sends = Counter(entry["notification_id"] for entry in cluster.mail())

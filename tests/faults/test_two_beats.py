@@ -31,7 +31,7 @@ def test_two_beats_close_every_due_case_exactly_once(cluster, invariants_hold):
     cluster.beat("beat2", **every_second)
     wait_for(
         lambda: Case.objects.filter(pk__in=due_ids, status=Status.CLOSED).count() == 20,
-        timeout=60,
+        timeout=120,
         what="the due cases to close",
     )
     # Keep both beats ticking a while longer: later sweeps must find nothing to do.
@@ -53,7 +53,7 @@ def test_two_beats_close_every_due_case_exactly_once(cluster, invariants_hold):
     )
     wait_for(
         lambda: not Notification.objects.exclude(state="sent").exists(),
-        timeout=30,
+        timeout=90,
         what="every email sent",
     )
     emails = Counter(e["notification_id"] for e in cluster.mail())

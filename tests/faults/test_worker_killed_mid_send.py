@@ -34,7 +34,7 @@ def test_killed_worker_loses_no_email_and_flags_the_one_it_was_sending(cluster, 
         in_flight = [nid for nid in started if nid not in sent]
         return in_flight if len(sent) >= 2 and in_flight else None
 
-    in_flight = wait_for(mid_send, timeout=30, what="a send in flight")[0]
+    in_flight = wait_for(mid_send, timeout=90, what="a send in flight")[0]
     first.kill()
 
     victim = Notification.objects.get(pk=in_flight)
@@ -51,7 +51,7 @@ def test_killed_worker_loses_no_email_and_flags_the_one_it_was_sending(cluster, 
     cluster.beat("beat", **recovery)
     wait_for(
         lambda: Notification.objects.filter(state=NotificationState.SENT).count() == 6,
-        timeout=60,
+        timeout=120,
         what="every notification to be sent",
     )
 

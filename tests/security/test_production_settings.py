@@ -40,6 +40,7 @@ def production_env(tmp_path, settings):
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "EMAIL_BACKEND": "anymail.backends.postmark.EmailBackend",
         "POSTMARK_SERVER_TOKEN": "production-token",
+        "ANYMAIL_WEBHOOK_SECRET": f"portal:{secrets.token_urlsafe(32)}",
         "PYTHONPATH": str(REPO),
     }
 
