@@ -1,7 +1,7 @@
 import pytest
+from django.core.cache import cache
 from django.db.models.signals import post_migrate
 from django.dispatch import receiver
-from django.core.cache import cache
 
 from portal.celery import app as celery_app
 

@@ -85,7 +85,9 @@ def support_engineers_group() -> Group:
     return group
 
 
-def customer(organisation: Organisation | None = None, *, sees_organisation: bool = False, **kwargs) -> User:
+def customer(
+    organisation: Organisation | None = None, *, sees_organisation: bool = False, **kwargs
+) -> User:
     user = UserFactory(**kwargs)
     MembershipFactory(
         user=user,

@@ -163,6 +163,12 @@ class Cluster:
         self.processes.append(process)
         return process
 
+    @property
+    def queues(self) -> str:
+        # Beat publishes to Celery's default queue; this test process may have been moved
+        # to a queue of its own by the integration tests' setup.
+        return ",".join(sorted({"celery", celery_app.conf.task_default_queue}))
+
     def worker(self, name: str = "worker", **env: str) -> Process:
         # One process (solo pool): SIGKILL stops the very process that is sending.
         process = self._start(
@@ -170,6 +176,7 @@ class Cluster:
             [
                 "worker", "--pool=solo", "--loglevel=INFO", "--without-gossip",
                 "--without-mingle", "--without-heartbeat", f"--hostname={name}-%i@faults",
+                f"--queues={self.queues}",
             ],
             **env,
         )  # fmt: skip
