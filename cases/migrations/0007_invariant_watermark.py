@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0005_notification_cancelled_state'),
+        ('cases', '0006_case_list_activity_index'),
     ]
 
     operations = [
