@@ -21,6 +21,7 @@ def every_path(victim_case, victim_attachment, engineer):
         "id": engineer.pk,
         "uidb64": "MQ",
         "token": "set-password",
+        "action": "resolve",
     }
     for route in all_routes():
         if route.namespace in CSRF_EXEMPT_NAMESPACES:
