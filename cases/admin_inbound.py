@@ -14,16 +14,33 @@ class InboundEmailAdmin(admin.ModelAdmin):
     """Read-only: the record is evidence, written only by `cases.inbound`."""
 
     list_display = [
-        "received_at", "outcome", "reason", "from_address", "subject", "case_link", "esp_name"
+        "received_at",
+        "outcome",
+        "reason",
+        "from_address",
+        "subject",
+        "case_link",
+        "esp_name",
     ]
     list_filter = ["outcome", "reason", "esp_name"]
     list_select_related = ["case"]
     search_fields = ["from_address", "subject", "email_message_id"]
     date_hierarchy = "received_at"
     fields = [
-        "received_at", "outcome", "reason", "detail", "case_link", "sender", "reply",
-        "from_address", "to_addresses", "subject", "body_excerpt", "email_message_id",
-        "esp_name", "provider_event_id",
+        "received_at",
+        "outcome",
+        "reason",
+        "detail",
+        "case_link",
+        "sender",
+        "reply",
+        "from_address",
+        "to_addresses",
+        "subject",
+        "body_excerpt",
+        "email_message_id",
+        "esp_name",
+        "provider_event_id",
     ]
     readonly_fields = fields
 

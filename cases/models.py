@@ -45,17 +45,48 @@ class StatusInfo:
         return self.status.value
 
 
+# The words of the public help page (spec/case-statuses.txt), word for word.
 STATUS_INFO: dict[str, StatusInfo] = {
     info.status.value: info
     for info in (
-        StatusInfo(Status.NEW, "Case received, not yet assigned", "None — wait for assignment", False),
-        StatusInfo(Status.OPEN, "Assigned to an engineer, actively being worked", "None — engineer is investigating", False),
-        StatusInfo(Status.IN_PROGRESS, "Engineer is actively working on a fix or investigation", "None — updates coming", False),
-        StatusInfo(Status.PENDING_CUSTOMER, "Engineer needs more information from you", "Yes — reply to unblock", True),
-        StatusInfo(Status.RESOLVED, "Issue has been fixed or answered", "Confirm if it worked, or reopen", True),
-        StatusInfo(Status.CLOSED, "Case archived after resolution", "Reopen if issue recurs", False),
+        StatusInfo(
+            Status.NEW,
+            meaning="Case received, not yet assigned",
+            action="None — wait for assignment",
+            action_required=False,
+        ),
+        StatusInfo(
+            Status.OPEN,
+            meaning="Assigned to an engineer, actively being worked",
+            action="None — engineer is investigating",
+            action_required=False,
+        ),
+        StatusInfo(
+            Status.IN_PROGRESS,
+            meaning="Engineer is actively working on a fix or investigation",
+            action="None — updates coming",
+            action_required=False,
+        ),
+        StatusInfo(
+            Status.PENDING_CUSTOMER,
+            meaning="Engineer needs more information from you",
+            action="Yes — reply to unblock",
+            action_required=True,
+        ),
+        StatusInfo(
+            Status.RESOLVED,
+            meaning="Issue has been fixed or answered",
+            action="Confirm if it worked, or reopen",
+            action_required=True,
+        ),
+        StatusInfo(
+            Status.CLOSED,
+            meaning="Case archived after resolution",
+            action="Reopen if issue recurs",
+            action_required=False,
+        ),
     )
-}  # fmt: skip
+}
 
 OPEN_STATUSES = (Status.NEW, Status.OPEN, Status.IN_PROGRESS, Status.PENDING_CUSTOMER)
 WORKING_STATUSES = (Status.OPEN, Status.IN_PROGRESS)
@@ -223,13 +254,14 @@ class Case(FSMModelMixin, UndeletableModel):
     class Meta:
         ordering = ["-last_activity_at", "-id"]
         indexes = [
-            models.Index(fields=["requester", "-last_activity_at"], name="case_requester_activity"),
             models.Index(
-                fields=["requester", "status", "-last_activity_at"], name="case_req_status_activity"
+                fields=["requester", "-last_activity_at"], name="case_requester_activity"
             ),
             models.Index(
-                fields=["organisation", "-last_activity_at"], name="case_org_activity"
+                fields=["requester", "status", "-last_activity_at"],
+                name="case_req_status_activity",
             ),
+            models.Index(fields=["organisation", "-last_activity_at"], name="case_org_activity"),
             models.Index(fields=["status", "-last_activity_at"], name="case_status_activity"),
             # The admin's unfiltered case list: newest activity first, without a sort.
             models.Index(fields=["-last_activity_at", "-id"], name="case_activity"),
@@ -250,6 +282,11 @@ class Case(FSMModelMixin, UndeletableModel):
     def __str__(self) -> str:
         return f"{self.reference} {self.subject}"
 
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("cases:detail", kwargs={"reference": self.reference})
+
     # -- reference -------------------------------------------------------------------
 
     @property
@@ -266,11 +303,6 @@ class Case(FSMModelMixin, UndeletableModel):
             return None
         pk = int(text) - cls.REFERENCE_OFFSET
         return pk if pk > 0 else None
-
-    def get_absolute_url(self) -> str:
-        from django.urls import reverse
-
-        return reverse("cases:detail", kwargs={"reference": self.reference})
 
     # -- who -------------------------------------------------------------------------
 
@@ -301,9 +333,7 @@ class Case(FSMModelMixin, UndeletableModel):
     def auto_close_is_due(self) -> bool:
         deadline = self.auto_close_at
         return (
-            deadline is not None
-            and not self.auto_close_held_reason
-            and timezone.now() >= deadline
+            deadline is not None and not self.auto_close_held_reason and timezone.now() >= deadline
         )
 
     # -- transitions (fields only; see cases.services) -------------------------------
@@ -662,7 +692,9 @@ class InboundEmail(UndeletableModel):
 
     class Meta:
         ordering = ["-received_at", "-id"]
-        indexes = [models.Index(fields=["outcome", "-received_at"], name="inbound_outcome_received")]
+        indexes = [
+            models.Index(fields=["outcome", "-received_at"], name="inbound_outcome_received")
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_outcome_display()}: {self.subject or self.email_message_id}"

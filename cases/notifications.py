@@ -224,7 +224,9 @@ def enqueue_many(notification_ids: list[int]) -> None:
         for start in range(0, len(notification_ids), SEND_BATCH_SIZE):
             send_notifications_task.delay(list(notification_ids[start : start + SEND_BATCH_SIZE]))
     except Exception:  # noqa: BLE001 - the outbox rows are safe; the relay retries
-        logger.warning("Broker unavailable; %s notifications left to the relay", len(notification_ids))
+        logger.warning(
+            "Broker unavailable; %s notifications left to the relay", len(notification_ids)
+        )
 
 
 # --- Delivery (in a worker) -----------------------------------------------------------
@@ -477,7 +479,10 @@ def _claim_many(notification_ids: Sequence[int]) -> list[Notification]:
         for notification in rows:
             was_sending = notification.state == NotificationState.SENDING
             if was_sending:
-                if notification.last_attempt_at and now - notification.last_attempt_at < STALE_SENDING_AFTER:
+                if (
+                    notification.last_attempt_at
+                    and now - notification.last_attempt_at < STALE_SENDING_AFTER
+                ):
                     continue  # another worker is sending it right now
             elif notification.state != NotificationState.QUEUED:
                 continue
@@ -539,7 +544,11 @@ def deliver_many(notification_ids: Sequence[int]) -> list[DeliveryResult]:
             Notification.objects.filter(pk__in=ids).update(sent_at=now)
             # Only the provider's id differs from row to row.
             Notification.objects.bulk_update(
-                [Notification(pk=pk, provider_message_id=message_id) for pk, message_id in sent if message_id],
+                [
+                    Notification(pk=pk, provider_message_id=message_id)
+                    for pk, message_id in sent
+                    if message_id
+                ],
                 ["provider_message_id"],
             )
     return results

@@ -6,7 +6,15 @@ from datetime import datetime, timedelta
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
-from .models import Attachment, Case, CaseEvent, Message, Status, pending_customer_timeout, resolved_timeout
+from .models import (
+    Attachment,
+    Case,
+    CaseEvent,
+    Message,
+    Status,
+    pending_customer_timeout,
+    resolved_timeout,
+)
 
 
 def case_list_for_customer(
@@ -23,7 +31,9 @@ def case_list_for_customer(
     query = query.strip()
     if query:
         pk = Case.pk_from_reference(query)
-        cases = cases.filter(Q(subject__icontains=query) | Q(pk=pk) if pk else Q(subject__icontains=query))
+        cases = cases.filter(
+            Q(subject__icontains=query) | Q(pk=pk) if pk else Q(subject__icontains=query)
+        )
     return cases.order_by("-last_activity_at", "-id")
 
 
@@ -67,7 +77,9 @@ def _customer_scope(*, user, organisation: bool) -> QuerySet[Case]:
 def case_status_counts_for_customer(*, user, organisation: bool = False) -> dict[str, int]:
     cases = _customer_scope(user=user, organisation=organisation)
     # COUNT(*), not COUNT(id): the (requester, status, ...) index alone answers it.
-    counts = {row["status"]: row["n"] for row in cases.values("status").annotate(n=Count("*")).order_by()}
+    counts = {
+        row["status"]: row["n"] for row in cases.values("status").annotate(n=Count("*")).order_by()
+    }
     return {status: counts.get(status, 0) for status in Status.values}
 
 
@@ -112,15 +124,15 @@ def attachment_get_for_customer(*, user, reference: str, attachment_id: int) -> 
     if case is None:
         return None
     return (
-        Attachment.objects.filter(
-            pk=attachment_id, message__case=case, message__is_internal=False
-        )
+        Attachment.objects.filter(pk=attachment_id, message__case=case, message__is_internal=False)
         .select_related("message")
         .first()
     )
 
 
-def case_ids_due_for_auto_close(*, now: datetime, after_id: int = 0, limit: int = 500) -> list[int]:
+def case_ids_due_for_auto_close(
+    *, now: datetime, after_id: int = 0, limit: int = 500
+) -> list[int]:
     """Ids of cases whose Pending Customer or Resolved clock has run out, in id order.
 
     Each half uses its partial index; the service re-checks every case under its lock.
@@ -128,7 +140,11 @@ def case_ids_due_for_auto_close(*, now: datetime, after_id: int = 0, limit: int 
     pending_deadline = now - pending_customer_timeout()
     resolved_deadline = now - resolved_timeout()
     due = Case.objects.filter(
-        Q(status=Status.PENDING_CUSTOMER, pending_since__lte=pending_deadline, auto_close_held_reason="")
+        Q(
+            status=Status.PENDING_CUSTOMER,
+            pending_since__lte=pending_deadline,
+            auto_close_held_reason="",
+        )
         | Q(status=Status.RESOLVED, resolved_at__lte=resolved_deadline),
         pk__gt=after_id,
     )
@@ -155,9 +171,12 @@ def engineers() -> QuerySet:
 
     from portal.models import SUPPORT_ENGINEERS_GROUP
 
-    return get_user_model().objects.filter(
-        Q(groups__name=SUPPORT_ENGINEERS_GROUP) | Q(is_superuser=True),
-        is_active=True,
-        is_staff=True,
-    ).distinct()
-
+    return (
+        get_user_model()
+        .objects.filter(
+            Q(groups__name=SUPPORT_ENGINEERS_GROUP) | Q(is_superuser=True),
+            is_active=True,
+            is_staff=True,
+        )
+        .distinct()
+    )

@@ -333,7 +333,11 @@ def case_answer_approval(*, case: Case, customer, approved: bool, comment: str =
         and locked.info_request_kind == InfoRequestKind.APPROVAL
     ):
         raise TransitionNotAllowed("There is no approval waiting for your answer on this case.")
-    answer = "Approved: go ahead with the change." if approved else "Declined: please do not make the change."
+    answer = (
+        "Approved: go ahead with the change."
+        if approved
+        else "Declined: please do not make the change."
+    )
     body = f"{answer}\n\n{comment.strip()}" if comment.strip() else answer
     return case_reply(case=locked, author=customer, body=body)
 
@@ -601,7 +605,8 @@ def case_auto_close(*, case_id: int) -> Case | None:
 
 def _auto_close_reason(status: str) -> str:
     if status == Status.PENDING_CUSTOMER:
-        return f"No reply for {settings.CASE_PENDING_CUSTOMER_AUTO_CLOSE_DAYS} days on Pending Customer"
+        days = settings.CASE_PENDING_CUSTOMER_AUTO_CLOSE_DAYS
+        return f"No reply for {days} days on Pending Customer"
     return f"Resolved with no objection for {settings.CASE_RESOLVED_AUTO_CLOSE_DAYS} days"
 
 

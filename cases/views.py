@@ -15,7 +15,6 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import selectors, services
-from .presenters import case_rows
 from .forms import ApprovalForm, CaseOpenForm, CloseForm, ReopenForm, ReplyForm
 from .models import (
     STATUS_INFO,
@@ -25,6 +24,7 @@ from .models import (
     pending_customer_timeout,
     resolved_timeout,
 )
+from .presenters import case_rows
 
 
 def _case_or_404(request: HttpRequest, reference: str) -> Case:

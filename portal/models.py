@@ -54,9 +54,7 @@ class User(AbstractUser):
     class Meta:
         ordering = ["email"]
         constraints = [
-            models.UniqueConstraint(
-                models.functions.Lower("email"), name="user_email_unique_ci"
-            ),
+            models.UniqueConstraint(models.functions.Lower("email"), name="user_email_unique_ci"),
         ]
 
     def __str__(self) -> str:

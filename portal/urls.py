@@ -12,7 +12,11 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="cases:list", permanent=False)),
     path("cases/", include("cases.urls")),
     path("help/", include(help_patterns)),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
     path("accounts/ping/", ping, name="ping"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),

@@ -31,7 +31,9 @@ class Command(BaseCommand):
         if Case.objects.filter(requester=customer).exists():
             self.stdout.write("Demo cases already exist; nothing to add.")
         else:
-            self._cases(customer, users["colleague@example.com"], users["other@example.com"], engineer)
+            self._cases(
+                customer, users["colleague@example.com"], users["other@example.com"], engineer
+            )
             self.stdout.write(self.style.SUCCESS("Demo cases created."))
         self.stdout.write("\nDemo logins (password: portal-demo):")
         for email, name, organisation, _, is_engineer in ACCOUNTS:
@@ -68,7 +70,8 @@ class Command(BaseCommand):
         open_case(
             customer,
             "Question about SSO setup",
-            "We would like to enable SAML single sign-on. Which identity providers do you support?",
+            "We would like to enable SAML single sign-on. "
+            "Which identity providers do you support?",
             Priority.P4,
         )
 
@@ -118,7 +121,10 @@ class Command(BaseCommand):
             case=case,
             engineer=engineer,
             kind=InfoRequestKind.APPROVAL,
-            message="I can raise the limit to 200 req/s on your account now. Do you approve the change?",
+            message=(
+                "I can raise the limit to 200 req/s on your account now. "
+                "Do you approve the change?"
+            ),
         )
 
         case = open_case(
@@ -140,7 +146,9 @@ class Command(BaseCommand):
             "Two of our users did not receive password reset emails.",
         )
         services.case_assign(case=case, engineer=engineer)
-        services.case_resolve(case=case, engineer=engineer, message="The emails were in quarantine; released.")
+        services.case_resolve(
+            case=case, engineer=engineer, message="The emails were in quarantine; released."
+        )
         services.case_close(case=case, actor=customer)
 
         open_case(
