@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.options import ActionLocation
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
@@ -34,6 +35,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.functional import cached_property
+from django.utils.html import format_html
 
 from . import admin_forms, selectors, services
 from .models import Attachment, Case, MessageSource, Notification, Status
@@ -62,6 +64,43 @@ class AssigneeFilter(admin.SimpleListFilter):
         if value and value.isdigit():
             return queryset.filter(assignee_id=int(value))
         return queryset
+
+
+class OrganisationFilter(admin.SimpleListFilter):
+    """Organisations by name, or by id from a link in the list.
+
+    A search box, not a link per organisation: hundreds of links cost more to render
+    than the rest of the list.
+    """
+
+    title = "organisation"
+    parameter_name = "organisation"
+    template = "admin/cases/case/organisation_filter.html"
+
+    def lookups(self, request, model_admin):
+        # One placeholder so the filter is shown; the template draws a search box.
+        return [("", "")]
+
+    def queryset(self, request, queryset):
+        value = (self.value() or "").strip()
+        if value.isdigit():
+            return queryset.filter(organisation_id=int(value))
+        if value:
+            return queryset.filter(organisation__name__icontains=value)
+        return queryset
+
+    def choices(self, changelist):
+        hidden = []
+        for name, values in changelist.params.items():
+            if name == self.parameter_name:
+                continue
+            for value in values if isinstance(values, list) else [values]:
+                hidden.append((name, value))
+        yield {
+            "value": self.value() or "",
+            "hidden": hidden,
+            "clear_query_string": changelist.get_query_string(remove=[self.parameter_name]),
+        }
 
 
 class WaitingOnCustomerFilter(admin.SimpleListFilter):
@@ -271,7 +310,13 @@ class CaseAdmin(NeverDeleteMixin, admin.ModelAdmin):
         "auto_close",
     ]
     list_display_links = ["reference_link", "subject"]
-    list_filter = ["status", "priority", AssigneeFilter, "organisation", WaitingOnCustomerFilter]
+    list_filter = [
+        "status",
+        "priority",
+        AssigneeFilter,
+        OrganisationFilter,
+        WaitingOnCustomerFilter,
+    ]
     list_select_related = ["requester", "organisation", "assignee"]
     search_fields = ["subject", "requester__email"]
     search_help_text = "A reference (CS-1042), words of the subject, or the customer's email."
@@ -284,6 +329,17 @@ class CaseAdmin(NeverDeleteMixin, admin.ModelAdmin):
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     actions = ["take_cases", "start_work_on_cases", "resolve_cases", "close_cases"]
+
+    def action_checkbox(self, obj: Case) -> str:
+        # The same markup as Django's, without a widget template render per row: on a
+        # 50-row page those renders cost more than all the list's queries.
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" '
+            'aria-label="Select this object for an action - {}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            obj.pk,
+            str(obj),
+        )
 
     fieldsets = [
         (None, {"fields": [

@@ -26,7 +26,14 @@ from cases.models import (
     Status,
 )
 from portal.models import SUPPORT_ENGINEERS_GROUP, Organisation, User
-from tests.factories import CaseFactory, EngineerFactory, MessageFactory, UserFactory, customer
+from tests.factories import (
+    CaseFactory,
+    EngineerFactory,
+    MessageFactory,
+    OrganisationFactory,
+    UserFactory,
+    customer,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -262,11 +269,23 @@ def test_status_priority_and_organisation_filters(engineer_client):
     )
     assert listed == {urgent}
     listed = set(
-        engineer_client.get(CHANGELIST, {"organisation__id__exact": urgent.organisation_id})
+        engineer_client.get(CHANGELIST, {"organisation": urgent.organisation_id})
         .context["cl"]
         .result_list
     )
     assert listed == {urgent}
+
+
+def test_organisation_filter_finds_cases_by_organisation_name(engineer_client):
+    acme = CaseFactory(requester=customer(OrganisationFactory(name="Acme Cloud")))
+    other = CaseFactory(requester=customer(OrganisationFactory(name="Globex Systems")))
+
+    response = engineer_client.get(CHANGELIST, {"organisation": "acme", "status__exact": "new"})
+
+    assert set(response.context["cl"].result_list) == {acme}
+    assert other not in response.context["cl"].result_list
+    # The other filters survive a new organisation search.
+    assert b'<input type="hidden" name="status__exact" value="new">' in response.content
 
 
 def test_case_list_query_count_does_not_grow_with_rows(
