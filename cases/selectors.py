@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from .models import (
+    Actor,
     Attachment,
     Case,
     CaseEvent,
@@ -102,6 +103,20 @@ def case_public_thread(*, case: Case) -> QuerySet[Message]:
         .select_related("author")
         .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("id")))
         .order_by("created_at", "id")
+    )
+
+
+def case_open_question(*, case: Case) -> Message | None:
+    """The engineer's question a Pending Customer case is waiting on, if any."""
+    if case.status != Status.PENDING_CUSTOMER:
+        return None
+    return (
+        case.messages.filter(is_internal=False)
+        .exclude(info_request_kind="")
+        .exclude(author_kind=Actor.CUSTOMER)
+        .select_related("author")
+        .order_by("-created_at", "-id")
+        .first()
     )
 
 

@@ -154,23 +154,13 @@ def case_open(request: HttpRequest) -> HttpResponse:
     return render(request, "cases/case_open.html", {"form": form})
 
 
-def _open_question(case: Case, thread: list) -> object | None:
-    """The engineer's message that put the case in Pending Customer (shown by the answer box)."""
-    if case.status != Status.PENDING_CUSTOMER:
-        return None
-    for message in reversed(thread):
-        if message.info_request_kind and not message.from_customer:
-            return message
-    return None
-
-
 def _detail_context(request: HttpRequest, case: Case, **forms) -> dict:
-    thread = list(selectors.case_public_thread(case=case))
     return {
         "case": case,
         "info": case.status_info,
-        "thread": thread,
-        "question": _open_question(case, thread),
+        # Lazy: the template renders the thread from cache while it has not changed.
+        "thread": selectors.case_public_thread(case=case),
+        "question": selectors.case_open_question(case=case),
         "opened_by_colleague": case.requester_id != request.user.pk,
         "history": selectors.case_history(case=case),
         "reply_form": forms.get("reply_form") or ReplyForm(),

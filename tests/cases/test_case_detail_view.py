@@ -302,3 +302,22 @@ def test_closed_case_shows_when_it_was_closed(client):
         '<dt>Closed</dt><dd><time datetime="2026-04-02T10:15:00+00:00">2 Apr 2026, 10:15</time>'
         in content
     )
+
+
+def test_thread_shown_from_cache_still_shows_every_new_public_message(client):
+    """The rendered thread is cached per case; a new reply or question must appear at once."""
+    case = CaseFactory(in_progress=True)
+    client.force_login(case.requester)
+    client.get(case.get_absolute_url())  # renders and caches the thread
+
+    services.case_reply(case=case, author=case.assignee, body="Which region is affected?")
+    services.case_add_internal_note(case=case, engineer=case.assignee, body="Secret hunch")
+    page = client.get(case.get_absolute_url()).content.decode()
+    assert "Which region is affected?" in page
+    assert "Secret hunch" not in page
+
+    services.case_request_info(
+        case=case, engineer=case.assignee, message="Please send the logs.", kind="logs"
+    )
+    page = client.get(case.get_absolute_url()).content.decode()
+    assert "Please send the logs." in page
