@@ -189,7 +189,8 @@ def count_queries(user, path: str) -> int:
 
 
 def session_cookie(user) -> str:
-    """A signed-in session for `user`, as the login view would store it."""
+    """A signed-in browser's cookies for `user`: its session, and the CSRF cookie a
+    browser keeps and sends back (without it every page would mint a new secret)."""
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
@@ -199,7 +200,14 @@ def session_cookie(user) -> str:
     session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
-    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
+    from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH
+    from django.utils.crypto import get_random_string
+
+    csrf_secret = get_random_string(CSRF_SECRET_LENGTH, allowed_chars=CSRF_ALLOWED_CHARS)
+    return (
+        f"{settings.SESSION_COOKIE_NAME}={session.session_key}; "
+        f"{settings.CSRF_COOKIE_NAME}={csrf_secret}"
+    )
 
 
 # --- Over HTTP: gunicorn and wrk ------------------------------------------------------
