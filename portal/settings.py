@@ -69,6 +69,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "portal.middleware.InboundEmailSizeMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -182,6 +183,11 @@ ATTACHMENT_MAX_FILES = env_int("ATTACHMENT_MAX_FILES", 5)
 # Keep a whole request (several attachments) bounded before Django parses it.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# An inbound email webhook carries the whole email: its attachments (each within
+# ATTACHMENT_MAX_BYTES, base64-encoded by some providers) and text.
+INBOUND_EMAIL_MAX_BYTES = env_int(
+    "INBOUND_EMAIL_MAX_BYTES", 2 * ATTACHMENT_MAX_BYTES * ATTACHMENT_MAX_FILES
+)
 
 # --- Case clocks (the closure policy on the help page is rendered from these) ---------
 

@@ -680,3 +680,43 @@ def test_history_of_an_accepted_reply_names_the_customer(client, asked_case):
         "customer",
         Status.IN_PROGRESS,
     )
+
+
+def test_postmark_reply_with_attachments_larger_than_a_page_form_is_kept(client, asked_case):
+    """A 3 MB log is within the attachment limit, though the post is over Django's 2 MB."""
+    requester = asked_case.requester
+    log = b"2026-11-28 02:00:00 backup failed: exit code 137\n" * 64_000  # ~3.1 MB
+    payload = hooks.postmark_inbound(
+        from_email=requester.email,
+        to=reply_address(asked_case, requester),
+        subject=f"Re: [{asked_case.reference}] We need your input",
+        text="The full log is attached.",
+        attachments=[("backup.log", log, "text/plain")],
+    )
+
+    response = hooks.post_postmark_inbound(client, payload)
+
+    assert response.status_code == 200
+    reply = customer_messages(asked_case).get()
+    attachment = Attachment.objects.get(message=reply)
+    assert (attachment.filename, attachment.size) == ("backup.log", len(log))
+
+
+def test_inbound_post_over_the_email_limit_is_refused_and_changes_nothing(
+    client, asked_case, settings
+):
+    settings.INBOUND_EMAIL_MAX_BYTES = 1_000_000
+    requester = asked_case.requester
+    payload = hooks.postmark_inbound(
+        from_email=requester.email,
+        to=reply_address(asked_case, requester),
+        subject="Re: logs",
+        text="Huge.",
+        attachments=[("huge.log", b"x" * 1_000_000, "text/plain")],
+    )
+
+    response = hooks.post_postmark_inbound(client, payload)
+
+    assert response.status_code == 413
+    assert not customer_messages(asked_case).exists()
+    assert not InboundEmail.objects.exists()
