@@ -39,6 +39,7 @@ from django.utils.html import format_html
 
 from . import admin_forms, selectors, services
 from .models import Attachment, Case, MessageSource, Notification, Status
+from .views import attachment_file_response
 
 # --- Case list: filters and the paginator ---------------------------------------------
 
@@ -596,15 +597,7 @@ class CaseAdmin(NeverDeleteMixin, admin.ModelAdmin):
         ).first()
         if attachment is None:
             raise Http404("No such attachment.")
-        response = FileResponse(
-            attachment.file.open("rb"),
-            as_attachment=True,
-            filename=attachment.filename,
-            content_type=attachment.content_type,
-        )
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Cache-Control"] = "private, no-store"
-        return response
+        return attachment_file_response(attachment)
 
 
 @admin.register(Notification)

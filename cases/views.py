@@ -18,6 +18,7 @@ from . import selectors, services
 from .forms import ApprovalForm, CaseOpenForm, CloseForm, ReopenForm, ReplyForm
 from .models import (
     STATUS_INFO,
+    Attachment,
     Case,
     InfoRequestKind,
     Status,
@@ -316,14 +317,11 @@ def case_reopen(request: HttpRequest, reference: str) -> HttpResponse:
     return redirect(case)
 
 
-@login_required
-@require_GET
-def attachment_download(request: HttpRequest, reference: str, attachment_id: int) -> FileResponse:
-    attachment = selectors.attachment_get_for_customer(
-        user=request.user, reference=reference, attachment_id=attachment_id
-    )
-    if attachment is None:
-        raise Http404("No such attachment.")
+def attachment_file_response(attachment: Attachment) -> FileResponse:
+    """An attachment as a download, never rendered inline, never cached by proxies.
+
+    Callers have checked that the person may see it (customer page or admin).
+    """
     response = FileResponse(
         attachment.file.open("rb"),
         as_attachment=True,
@@ -333,6 +331,17 @@ def attachment_download(request: HttpRequest, reference: str, attachment_id: int
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@login_required
+@require_GET
+def attachment_download(request: HttpRequest, reference: str, attachment_id: int) -> FileResponse:
+    attachment = selectors.attachment_get_for_customer(
+        user=request.user, reference=reference, attachment_id=attachment_id
+    )
+    if attachment is None:
+        raise Http404("No such attachment.")
+    return attachment_file_response(attachment)
 
 
 @require_GET
