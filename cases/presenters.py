@@ -77,7 +77,11 @@ def case_rows(values: Iterable[dict], *, user, organisation: bool) -> list[CaseR
         status = case["status"]
         info = STATUS_INFO[status]
         is_pending = status == Status.PENDING_CUSTOMER
-        deadline = auto_close_deadline(status, case["pending_since"], case["resolved_at"])
+        deadline = (
+            None  # held (e.g. the question bounced): it will not close by itself
+            if case["auto_close_held_reason"]
+            else auto_close_deadline(status, case["pending_since"], case["resolved_at"])
+        )
         rows.append(
             CaseRow(
                 reference=reference,

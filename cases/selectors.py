@@ -53,6 +53,7 @@ CASE_ROW_FIELDS = (
     "info_request_kind",
     "pending_since",
     "resolved_at",
+    "auto_close_held_reason",
     "last_activity_at",
 )
 

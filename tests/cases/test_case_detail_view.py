@@ -321,3 +321,16 @@ def test_thread_shown_from_cache_still_shows_every_new_public_message(client):
     )
     page = client.get(case.get_absolute_url()).content.decode()
     assert "Please send the logs." in page
+
+
+def test_held_case_promises_no_automatic_close_date(client):
+    """A Pending Customer case whose question bounced will not close by itself."""
+    case = CaseFactory(pending_customer=True)
+    services.case_hold_auto_close(case=case, reason="The question email bounced")
+    client.force_login(case.requester)
+
+    detail = client.get(case.get_absolute_url()).content.decode()
+    listing = client.get("/cases/").content.decode()
+
+    assert "closes automatically on" not in detail
+    assert "Closes automatically on" not in listing
