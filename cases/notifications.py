@@ -254,50 +254,9 @@ def backoff_seconds(attempts: int) -> float:
 
 
 def _claim(notification_id: int) -> Notification | None:
-    now = timezone.now()
-    with transaction.atomic():
-        notification = (
-            # Only the outbox row: a case locked by a reply in flight must not make
-            # the claim skip the email.
-            Notification.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("case", "recipient", "message", "event")
-            .filter(pk=notification_id)
-            .first()
-        )
-        if notification is None:
-            return None
-        if notification.state == NotificationState.SENDING:
-            if (
-                notification.last_attempt_at
-                and now - notification.last_attempt_at < STALE_SENDING_AFTER
-            ):
-                return None  # another worker is sending it right now
-            # The last attempt died mid-send: the provider may have it already.
-            notification.possible_duplicate = True
-        elif notification.state != NotificationState.QUEUED:
-            return None
-        if is_obsolete(notification):
-            # Checked under the row lock at the last moment: a reminder queued just
-            # before the customer replied (or delayed by a broker outage) is never sent.
-            notification.state = NotificationState.CANCELLED
-            notification.state_changed_at = now
-            notification.last_error = "Not sent: the case no longer awaits the customer."
-            notification.save(update_fields=["state", "state_changed_at", "last_error"])
-            return None
-        notification.state = NotificationState.SENDING
-        notification.attempts += 1
-        notification.last_attempt_at = now
-        notification.state_changed_at = now
-        notification.save(
-            update_fields=[
-                "state",
-                "attempts",
-                "last_attempt_at",
-                "state_changed_at",
-                "possible_duplicate",
-            ]
-        )
-    return notification
+    """Claim one row for sending (see `_claim_many()`), or None when it is not to be sent."""
+    claimed = _claim_many([notification_id])
+    return claimed[0] if claimed else None
 
 
 def build_email(notification: Notification) -> EmailMultiAlternatives:
@@ -368,18 +327,15 @@ def closes_at(notification: Notification) -> datetime | None:
 
 
 def _finish(notification: Notification, **fields) -> None:
-    """Record the outcome of the attempt that claimed the row.
+    """Record a failed attempt on the row it claimed.
 
-    Only a row still in "sending" takes the new state: a tracking webhook can report
-    "delivered" or "bounced" before the provider's API call has even returned, and that
-    later truth must not be overwritten by "sent".
+    Only a row still in "sending" takes the new state: a tracking webhook may have
+    reported what became of it meanwhile, and that later truth is kept.
     """
     fields["state_changed_at"] = timezone.now()
-    claimed = Notification.objects.filter(pk=notification.pk, state=NotificationState.SENDING)
-    if claimed.update(**fields) == 0 and fields.get("state") == NotificationState.SENT:
-        Notification.objects.filter(pk=notification.pk).update(
-            sent_at=fields["sent_at"], provider_message_id=fields["provider_message_id"]
-        )
+    Notification.objects.filter(pk=notification.pk, state=NotificationState.SENDING).update(
+        **fields
+    )
 
 
 # Client errors that a later attempt can cure: timeout, conflict, too early, rate limit.
@@ -416,38 +372,12 @@ def _describe(error: Exception) -> str:
 
 def deliver(notification_id: int) -> DeliveryResult:
     """Send one queued notification, at most once (see the module docstring)."""
-    notification = _claim(notification_id)
-    if notification is None:
-        return DeliveryResult(Outcome.SKIPPED)
-    try:
-        email = build_email(notification)
-        email.send()
-    except Exception as error:  # noqa: BLE001 - every failure is recorded on the row
-        description = _describe(error)
-        if is_permanent(error) or notification.attempts >= MAX_ATTEMPTS:
-            logger.warning("Notification %s failed for good: %s", notification.pk, description)
-            _finish(notification, state=NotificationState.FAILED, last_error=description)
-            return DeliveryResult(Outcome.FAILED)
-        delay = backoff_seconds(notification.attempts)
-        _finish(
-            notification,
-            state=NotificationState.QUEUED,
-            last_error=description,
-            next_attempt_at=timezone.now() + timedelta(seconds=delay),
-        )
-        return DeliveryResult(Outcome.RETRY, retry_in=delay)
-    _finish(
-        notification,
-        state=NotificationState.SENT,
-        sent_at=timezone.now(),
-        provider_message_id=_provider_message_id(email),
-        last_error="",
-    )
-    return DeliveryResult(Outcome.SENT)
+    results = deliver_many([notification_id])
+    return results[0] if results else DeliveryResult(Outcome.SKIPPED)
 
 
 def _record_failure(notification: Notification, error: Exception) -> DeliveryResult:
-    """What deliver() does with a failed send, for deliver_many()."""
+    """Retry later with backoff, or give up for good: the row says which, and why."""
     description = _describe(error)
     if is_permanent(error) or notification.attempts >= MAX_ATTEMPTS:
         logger.warning("Notification %s failed for good: %s", notification.pk, description)
@@ -464,7 +394,14 @@ def _record_failure(notification: Notification, error: Exception) -> DeliveryRes
 
 
 def _claim_many(notification_ids: Sequence[int]) -> list[Notification]:
-    """`_claim()` for a batch, in one transaction, with the same checks."""
+    """Mark the rows that are to be sent now as "sending", under their row locks.
+
+    Skipped: rows locked or being sent by another worker, and rows already sent or
+    failed. A reminder whose clock stopped (the customer replied, even a moment ago or
+    during a broker outage) is cancelled here, at the last moment. A row left in
+    "sending" by a worker that died mid-send is claimed again and flagged as a possible
+    duplicate: the provider may have it already.
+    """
     now = timezone.now()
     claimed: list[Notification] = []
     stale: list[int] = []
@@ -515,7 +452,7 @@ def _claim_many(notification_ids: Sequence[int]) -> list[Notification]:
 
 
 def deliver_many(notification_ids: Sequence[int]) -> list[DeliveryResult]:
-    """`deliver()` for a batch: one transaction claims every row, one records every send.
+    """Send a batch: one transaction claims every row, one records every send.
 
     Two durable commits per email bound a worker to a few hundred emails a second at
     best; a batch needs two in all. A worker killed mid-batch leaves the rows it sent
@@ -537,7 +474,7 @@ def deliver_many(notification_ids: Sequence[int]) -> list[DeliveryResult]:
         now = timezone.now()
         with transaction.atomic():
             ids = [pk for pk, _ in sent]
-            # As in _finish(): a state a tracking webhook reported meanwhile is kept.
+            # A state a tracking webhook reported meanwhile (delivered, bounced) is kept.
             Notification.objects.filter(pk__in=ids, state=NotificationState.SENDING).update(
                 state=NotificationState.SENT, state_changed_at=now, last_error=""
             )
