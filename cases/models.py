@@ -89,6 +89,8 @@ STATUS_INFO: dict[str, StatusInfo] = {
 }
 
 OPEN_STATUSES = (Status.NEW, Status.OPEN, Status.IN_PROGRESS, Status.PENDING_CUSTOMER)
+# Where the customer may mark their case resolved: the pages offer the button here.
+CUSTOMER_RESOLVABLE_STATUSES = OPEN_STATUSES
 WORKING_STATUSES = (Status.OPEN, Status.IN_PROGRESS)
 
 
@@ -385,7 +387,7 @@ class Case(FSMModelMixin, UndeletableModel):
 
     @transition(
         field=status,
-        source=[Status.NEW, Status.OPEN, Status.IN_PROGRESS, Status.PENDING_CUSTOMER],
+        source=list(CUSTOMER_RESOLVABLE_STATUSES),
         target=Status.RESOLVED,
         permission=is_case_customer,
     )

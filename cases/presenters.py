@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from .models import (
+    CUSTOMER_RESOLVABLE_STATUSES,
     STATUS_INFO,
     Case,
     InfoRequestKind,
@@ -24,9 +25,6 @@ from .models import (
     auto_close_deadline,
 )
 
-RESOLVABLE_STATUSES = frozenset(
-    {Status.NEW, Status.OPEN, Status.IN_PROGRESS, Status.PENDING_CUSTOMER}
-)
 PRIORITY_LABELS = dict(Priority.choices)
 INFO_REQUEST_LABELS = dict(InfoRequestKind.choices)
 
@@ -96,7 +94,7 @@ def case_rows(values: Iterable[dict], *, user, organisation: bool) -> list[CaseR
                 opened_by=_name(case["requester__full_name"], case["requester__email"])
                 if organisation and case["requester_id"] != user.pk
                 else "",
-                can_mark_resolved=status in RESOLVABLE_STATUSES,
+                can_mark_resolved=status in CUSTOMER_RESOLVABLE_STATUSES,
                 action_required=info.action_required,
                 action_text=info.action,
                 asked_by=_name(case["assignee__full_name"], case["assignee__email"])

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from . import selectors, services
 from .forms import ApprovalForm, CaseOpenForm, CloseForm, ReopenForm, ReplyForm
 from .models import (
+    CUSTOMER_RESOLVABLE_STATUSES,
     STATUS_INFO,
     Attachment,
     Case,
@@ -35,9 +36,6 @@ def _case_or_404(request: HttpRequest, reference: str) -> Case:
     return case
 
 
-RESOLVABLE_STATUSES = (Status.NEW, Status.OPEN, Status.IN_PROGRESS, Status.PENDING_CUSTOMER)
-
-
 def _safe_next(request: HttpRequest, fallback: Case) -> str:
     """Where to go after an action: a same-site `next` (My Cases with its filters) or the case."""
     target = request.POST.get("next", "")
@@ -53,7 +51,7 @@ def _case_actions(case: Case) -> dict[str, bool]:
     return {
         # A Closed case is reopened with Reopen Case, which keeps the reason in the thread.
         "can_reply": case.status != Status.CLOSED,
-        "can_mark_resolved": case.status in RESOLVABLE_STATUSES,
+        "can_mark_resolved": case.status in CUSTOMER_RESOLVABLE_STATUSES,
         "can_close": case.status != Status.CLOSED,
         "can_reopen": case.status in (Status.RESOLVED, Status.CLOSED),
         "can_answer_approval": case.status == Status.PENDING_CUSTOMER
