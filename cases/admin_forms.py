@@ -76,9 +76,3 @@ class ThreadMessageForm(forms.Form):
         error_messages={"required": "Write a message."},
     )
     attachments = AttachmentsField(label="Attachments (public replies only)")
-
-    def clean_body(self) -> str:
-        body = self.cleaned_data["body"].strip()
-        if not body:
-            raise ValidationError("Write a message.")
-        return body

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
 
 from .models import Case, InfoRequestKind, Priority
@@ -62,12 +61,6 @@ class ReplyForm(forms.Form):
         error_messages={"required": "Please write a reply."},
     )
     attachments = AttachmentsField(label="Attachments")
-
-    def clean_body(self) -> str:
-        body = self.cleaned_data["body"].strip()
-        if not body:
-            raise ValidationError("Please write a reply.")
-        return body
 
 
 class ReopenForm(forms.Form):
