@@ -24,6 +24,7 @@ import json
 import os
 import secrets
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -52,6 +53,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
     )
     parser.add_argument("--broker-url", default=os.environ.get("BENCH_BROKER_URL", "memory://"))
+    parser.add_argument(
+        "--cache-url",
+        default=os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6379/13"),
+        help="the portal's cache, emptied at the start (production runs on Redis)",
+    )
     parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", "8160")))
     parser.add_argument(
         "--duration",
@@ -89,6 +95,7 @@ def production_env(args: argparse.Namespace, var_dir: Path) -> dict[str, str]:
         "SECURE_SSL_REDIRECT": "false",
         "PORTAL_VAR_DIR": str(var_dir),
         "CELERY_BROKER_URL": args.broker_url,
+        "CACHE_URL": args.cache_url,
         "EMAIL_BACKEND": "anymail.backends.test.EmailBackend",
         "SITE_URL": f"http://127.0.0.1:{args.port}",
         "LOG_LEVEL": "WARNING",
@@ -133,7 +140,11 @@ def step(text: str) -> None:
 class PageResult:
     name: str
     path: str
+    # Queries and in-process time for a page rendered afresh, and served from the cache.
     queries: int
+    cached_queries: int
+    render_ms: float
+    cached_ms: float
     requests_per_second: float = 0.0
     p50_ms: float = 0.0
     p99_ms: float = 0.0
@@ -171,21 +182,46 @@ class Report:
 # --- In-process: query counts ---------------------------------------------------------
 
 
-def count_queries(user, path: str) -> int:
-    """Queries for one request of a warmed-up process (the second of two)."""
+@dataclass
+class InProcess:
+    queries: int
+    cached_queries: int
+    render_ms: float
+    cached_ms: float
+
+
+def measure_in_process(user, path: str, repeat: int = 25) -> InProcess:
+    """Queries and median time of one request in a warmed-up process (Django's test
+    client), with the page rendered afresh (the cache emptied first) and from cache."""
+    from django.core.cache import cache
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
     client = Client()
     client.force_login(user)
-    first = client.get(path)
+    first = client.get(path)  # warms per-process caches (templates, content types)
     if first.status_code != 200:
         raise SystemExit(f"{path} answered {first.status_code} for {user}")
-    with CaptureQueriesContext(connection) as captured:
-        response = client.get(path)
-    assert response.status_code == 200
-    return len(captured.captured_queries)
+
+    def timed(*, afresh: bool) -> tuple[int, float]:
+        times, queries = [], 0
+        for _ in range(repeat):
+            if afresh:
+                cache.clear()
+            else:
+                client.get(path)
+            with CaptureQueriesContext(connection) as captured:
+                started = time.perf_counter()
+                response = client.get(path)
+                times.append(time.perf_counter() - started)
+            assert response.status_code == 200
+            queries = len(captured.captured_queries)
+        return queries, statistics.median(times) * 1000
+
+    queries, render_ms = timed(afresh=True)
+    cached_queries, cached_ms = timed(afresh=False)
+    return InProcess(queries, cached_queries, render_ms, cached_ms)
 
 
 def session_cookie(user) -> str:
@@ -197,7 +233,7 @@ def session_cookie(user) -> str:
 
     session = SessionStore()
     session[SESSION_KEY] = user._meta.pk.value_to_string(user)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[-1]
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
     from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH
@@ -387,6 +423,15 @@ def render(report: Report, args: argparse.Namespace) -> str:
             f"{page.name:<38}{page.requests_per_second:>8.0f}{share:>9}{page.p50_ms:>9.1f}{page.p99_ms:>9.1f}"
             f"{page.queries:>9}  {page.target:<28}{yes_no(page.met):>6}"
         )
+    lines += [
+        "",
+        "in process (Django's test client, median), a page rendered afresh vs from the cache:",
+    ]
+    for page in report.pages:
+        lines.append(
+            f"  {page.name:<36}{page.render_ms:>6.1f} ms {page.queries:>2} q"
+            f"   vs {page.cached_ms:>5.1f} ms {page.cached_queries:>2} q"
+        )
     if report.query_growth:
         lines.append("")
         for name, (small, big) in report.query_growth.items():
@@ -481,6 +526,9 @@ def main(argv: list[str] | None = None) -> int:
 
     call_command("migrate", verbosity=0, interactive=False)
     call_command("collectstatic", verbosity=0, interactive=False)
+    from django.core.cache import cache
+
+    cache.clear()  # nothing rendered by an earlier run is served
 
     from bench import data
     from cases.models import Case
@@ -551,16 +599,16 @@ def main(argv: list[str] | None = None) -> int:
 
     step("Counting queries per page")
     results = [
-        PageResult(name=name, path=path, queries=count_queries(user, path), target=target)
+        PageResult(name=name, path=path, target=target, **asdict(measure_in_process(user, path)))
         for name, path, user, target, _ in pages
     ]
     report.query_growth = {
         f"one case, 3 vs {scale.long_thread_messages} messages": (
-            count_queries(customer, short_case.get_absolute_url()),
+            measure_in_process(customer, short_case.get_absolute_url()).queries,
             results[3].queries,
         ),
         "My Cases, a few rows vs a full page": (
-            count_queries(small_customer, "/cases/?status=pending_customer"),
+            measure_in_process(small_customer, "/cases/?status=pending_customer").queries,
             results[2].queries,
         ),
     }

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_fsm import can_proceed, has_transition_perm
 
-from . import notifications
+from . import notifications, page_cache
 from .models import (
     Actor,
     Attachment,
@@ -54,12 +54,15 @@ class PermissionDenied(CaseActionError):
 
 
 def _lock(case: Case | int) -> Case:
+    """The case, locked for a change: customer pages showing it are rendered afresh."""
     pk = case.pk if isinstance(case, Case) else case
-    return (
+    locked = (
         Case.objects.select_for_update(of=("self",))
         .select_related("requester", "assignee", "original_engineer")
         .get(pk=pk)
     )
+    page_cache.forget_cases([locked])
+    return locked
 
 
 def _actor_kind(user) -> Actor:
@@ -197,6 +200,7 @@ def case_open(
         last_customer_activity_at=now,
         follow_up_of=follow_up_of,
     )
+    page_cache.forget_cases([case])
     _add_message(
         case,
         author=requester,
@@ -320,6 +324,8 @@ def case_follow_up_by_email(
         actor_kind=Actor.CUSTOMER,
         reason=f"Customer replied by email; follow-up case {case.reference} opened",
     )
+    # Its history changed: the case page (cached until the case is saved) shows it.
+    previous.save(update_fields=["updated_at"])
     return case
 
 
@@ -598,6 +604,7 @@ def case_auto_close(*, case_id: int) -> Case | None:
         )
         if case is None or not can_proceed(case.auto_close):
             return None
+        page_cache.forget_cases([case])
         event = _apply(case, "auto_close", actor=None, reason=_auto_close_reason(case.status))
         _notify_requester(case, NotificationKind.AUTO_CLOSED, event=event)
         return case
@@ -671,6 +678,7 @@ def _auto_close_batch(case_ids: Sequence[int]) -> list[Case]:
     for values, pks in groups.items():
         Case.objects.filter(pk__in=pks).update(**dict(zip(AUTO_CLOSE_FIELDS, values, strict=True)))
     CaseEvent.objects.bulk_create(events)
+    page_cache.forget_cases(closing)
     notifications.queue_many(
         (case, NotificationKind.AUTO_CLOSED, event)
         for case, event in zip(closing, events, strict=True)

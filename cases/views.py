@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
-from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import selectors, services
+from . import page_cache, selectors, services
 from .forms import ApprovalForm, CaseOpenForm, CloseForm, ReopenForm, ReplyForm
 from .models import (
     CUSTOMER_RESOLVABLE_STATUSES,
@@ -59,21 +57,6 @@ def _case_actions(case: Case) -> dict[str, bool]:
     }
 
 
-def _rows_cache_key(request: HttpRequest, rows: list) -> str:
-    """The rendered rows depend only on their values, the page address and the CSRF
-    secret their forms carry: the same rows for the same person render from cache.
-
-    The key is per user and per CSRF secret, so a cached form never carries one
-    person's token to another.
-    """
-    get_token(request)  # the secret must exist before it goes into the key
-    digest = hashlib.sha256()
-    digest.update(f"{request.user.pk}:{request.META['CSRF_COOKIE']}".encode())
-    digest.update(request.get_full_path().encode())
-    digest.update(repr(rows).encode())
-    return digest.hexdigest()
-
-
 @login_required
 @require_GET
 def case_list(request: HttpRequest) -> HttpResponse:
@@ -84,6 +67,34 @@ def case_list(request: HttpRequest) -> HttpResponse:
     membership = getattr(request.user, "membership", None)
     can_view_organisation = bool(membership and membership.can_view_organisation_cases)
     organisation = can_view_organisation and request.GET.get("scope") == "organisation"
+    generation = page_cache.generation(
+        customer_id=request.user.pk,
+        organisation_id=membership.organisation_id if organisation else None,
+    )
+    main = page_cache.page_part(
+        request,
+        "my-cases",
+        generation,
+        can_view_organisation,
+        request.get_full_path(),
+        render=lambda: render_to_string(
+            "cases/includes/case_list_main.html",
+            _case_list_context(
+                request,
+                status=status,
+                query=query,
+                organisation=organisation,
+                can_view_organisation=can_view_organisation,
+            ),
+            request,
+        ),
+    )
+    return render(request, "cases/case_list.html", {"main": main})
+
+
+def _case_list_context(
+    request: HttpRequest, *, status: str, query: str, organisation: bool, can_view_organisation
+) -> dict:
     cases = selectors.case_rows_for_customer(
         user=request.user, status=status or None, query=query, organisation=organisation
     )
@@ -104,12 +115,10 @@ def case_list(request: HttpRequest) -> HttpResponse:
     ):
         if value:
             filters[key] = value
-    rows = case_rows(page.object_list, user=request.user, organisation=organisation)
-    context = {
+    return {
         "page": page,
         "page_query": f"{filters.urlencode()}&" if filters else "",
-        "rows": rows,
-        "rows_key": _rows_cache_key(request, rows),
+        "rows": case_rows(page.object_list, user=request.user, organisation=organisation),
         "next_url": request.get_full_path(),
         "status": status,
         "query": query,
@@ -129,7 +138,6 @@ def case_list(request: HttpRequest) -> HttpResponse:
         ],
         "needs_reply": counts[Status.PENDING_CUSTOMER],
     }
-    return render(request, "cases/case_list.html", context)
 
 
 @login_required
@@ -170,11 +178,31 @@ def _detail_context(request: HttpRequest, case: Case, **forms) -> dict:
     }
 
 
+def _case_page(request: HttpRequest, case: Case, *, status: int = 200, **forms) -> HttpResponse:
+    """The case page. Its main part comes from cache unless it shows a form with what the
+    customer typed."""
+
+    def render_main() -> str:
+        return render_to_string(
+            "cases/includes/case_detail_main.html",
+            _detail_context(request, case, **forms),
+            request,
+        )
+
+    if forms:
+        main = render_main()
+    else:
+        # Every change to a case saves it, so its update time says when the page changed.
+        main = page_cache.page_part(
+            request, "case", case.pk, case.updated_at.isoformat(), render=render_main
+        )
+    return render(request, "cases/case_detail.html", {"case": case, "main": main}, status=status)
+
+
 @login_required
 @require_GET
 def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
-    case = _case_or_404(request, reference)
-    return render(request, "cases/case_detail.html", _detail_context(request, case))
+    return _case_page(request, _case_or_404(request, reference))
 
 
 def _refused(
@@ -196,9 +224,7 @@ def _refused(
     else:
         typed_note = ""
     messages.error(request, f"{error}{typed_note}")
-    return render(
-        request, "cases/case_detail.html", _detail_context(request, case, **forms), status=409
-    )
+    return _case_page(request, case, status=409, **forms)
 
 
 @login_required
@@ -207,12 +233,7 @@ def case_reply(request: HttpRequest, reference: str) -> HttpResponse:
     case = _case_or_404(request, reference)
     form = ReplyForm(request.POST, request.FILES)
     if not form.is_valid():
-        return render(
-            request,
-            "cases/case_detail.html",
-            _detail_context(request, case, reply_form=form),
-            status=400,
-        )
+        return _case_page(request, case, status=400, reply_form=form)
     body = form.cleaned_data["body"]
     if case.status == Status.CLOSED:
         error = services.TransitionNotAllowed(
@@ -238,12 +259,7 @@ def case_answer_approval(request: HttpRequest, reference: str) -> HttpResponse:
     case = _case_or_404(request, reference)
     form = ApprovalForm(request.POST)
     if not form.is_valid():
-        return render(
-            request,
-            "cases/case_detail.html",
-            _detail_context(request, case, approval_form=form),
-            status=400,
-        )
+        return _case_page(request, case, status=400, approval_form=form)
     approved = form.cleaned_data["decision"] == "approve"
     try:
         services.case_answer_approval(
@@ -298,12 +314,7 @@ def case_reopen(request: HttpRequest, reference: str) -> HttpResponse:
     case = _case_or_404(request, reference)
     form = ReopenForm(request.POST)
     if not form.is_valid():
-        return render(
-            request,
-            "cases/case_detail.html",
-            _detail_context(request, case, reopen_form=form),
-            status=400,
-        )
+        return _case_page(request, case, status=400, reopen_form=form)
     try:
         case = services.case_reopen(
             case=case, actor=request.user, message=form.cleaned_data["message"]

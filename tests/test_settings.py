@@ -45,6 +45,7 @@ def production_env() -> dict[str, str]:
         "SITE_URL": "https://support.example.com",
         "DATABASE_URL": "postgres://portal:secret@db.example.com:5432/portal",
         "CELERY_BROKER_URL": "redis://redis.example.com:6379/0",
+        "CACHE_URL": "redis://redis.example.com:6379/1",
         "EMAIL_BACKEND": "anymail.backends.postmark.EmailBackend",
         "POSTMARK_SERVER_TOKEN": "server-token",
         "ANYMAIL_WEBHOOK_SECRET": f"anymail:{secrets.token_urlsafe(24)}",
@@ -103,17 +104,19 @@ def test_production_environment_selects_postgres_redis_and_anymail(tmp_path):
         "from django.conf import settings as s; "
         "print(s.DATABASES['default']['ENGINE']); print(s.CELERY_BROKER_URL); "
         "print(s.MAILERS['default']['BACKEND']); print(s.ANYMAIL['POSTMARK_SERVER_TOKEN']); "
-        "print(s.DEBUG, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_SSL_REDIRECT)"
+        "print(s.DEBUG, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_SSL_REDIRECT); "
+        "print(s.CACHES['default']['BACKEND'], s.CACHES['default']['LOCATION'])"
     )
     result = manage("shell", "--no-imports", "-c", script, env=production_env(), var_dir=tmp_path)
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split("\n")[:5] == [
+    assert result.stdout.split("\n")[:6] == [
         "django.db.backends.postgresql",
         "redis://redis.example.com:6379/0",
         "anymail.backends.postmark.EmailBackend",
         "server-token",
         "False True True True",
+        "portal.cache.ForgivingRedisCache redis://redis.example.com:6379/1",
     ]
 
 
@@ -122,3 +125,27 @@ def test_local_defaults_start_with_nothing_configured(tmp_path):
 
     assert result.returncode == 0, result.stderr
     assert SYSTEM_CHECK_OK in result.stdout
+
+
+def test_local_defaults_cache_pages_in_files_every_process_shares(tmp_path):
+    """Web, worker and beat are separate processes: a change made by the worker must
+    reach the pages the web process cached."""
+    script = (
+        "from django.conf import settings as s; "
+        "print(s.CACHES['default']['BACKEND'], s.CACHES['default']['LOCATION'])"
+    )
+    result = manage("shell", "--no-imports", "-c", script, env={"DEBUG": "true"}, var_dir=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        f"django.core.cache.backends.filebased.FileBasedCache {tmp_path / 'cache'}"
+    )
+
+
+def test_a_cache_url_that_is_not_redis_is_refused(tmp_path):
+    result = manage(
+        "check", env={"DEBUG": "true", "CACHE_URL": "memcached://127.0.0.1"}, var_dir=tmp_path
+    )
+
+    assert result.returncode != 0
+    assert "CACHE_URL must be a redis:// URL" in result.stderr
