@@ -386,10 +386,9 @@ class CaseAdmin(NeverDeleteMixin, admin.ModelAdmin):
     # -- list ------------------------------------------------------------------------
 
     def get_queryset(self, request):
+        # What the list shows; each join more cost the planner more than the rows did.
         return (
-            super()
-            .get_queryset(request)
-            .select_related("requester", "organisation", "assignee", "original_engineer")
+            super().get_queryset(request).select_related("requester", "organisation", "assignee")
         )
 
     def get_search_results(self, request, queryset, search_term):
