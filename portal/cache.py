@@ -2,12 +2,18 @@
 
 The portal caches rendered pages, nothing it cannot rebuild from the database. A cache
 outage must cost speed only: every read is a miss and every write is dropped, with a
-warning in the log, instead of failing the request.
+warning in the log, instead of failing the request. After a failure the process leaves
+Redis alone for `RETRY_AFTER` seconds, so that a server that hangs rather than refuses
+costs one socket timeout now and then, not one per call. Deletes are always tried: they
+are what makes a changed case's pages render afresh (and cached pages expire anyway).
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
+from typing import Any
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache
@@ -15,47 +21,65 @@ from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
 
+RETRY_AFTER = 5.0
+
 
 class ForgivingRedisCache(RedisCache):
-    def _warn(self, operation: str, error: RedisError) -> None:
-        logger.warning("Cache %s failed, going on without the cache: %s", operation, error)
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        self._unavailable_until = 0.0
+
+    def _try(
+        self, operation: str, call: Callable[[], Any], fallback: Any, *, always: bool = False
+    ) -> Any:
+        if not always and time.monotonic() < self._unavailable_until:
+            return fallback
+        try:
+            return call()
+        except RedisError as error:
+            self._unavailable_until = time.monotonic() + RETRY_AFTER
+            logger.warning(
+                "Cache %s failed, going on without the cache for %.0f s: %s",
+                operation,
+                RETRY_AFTER,
+                error,
+            )
+            return fallback
 
     def get(self, key, default=None, version=None):
-        try:
-            return super().get(key, default, version)
-        except RedisError as error:
-            self._warn("get", error)
-            return default
+        return self._try(
+            "get", lambda: super(ForgivingRedisCache, self).get(key, default, version), default
+        )
 
     def get_many(self, keys, version=None):
-        try:
-            return super().get_many(keys, version)
-        except RedisError as error:
-            self._warn("get_many", error)
-            return {}
+        return self._try(
+            "get_many", lambda: super(ForgivingRedisCache, self).get_many(keys, version), {}
+        )
 
     def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
-        try:
-            super().set(key, value, timeout, version)
-        except RedisError as error:
-            self._warn("set", error)
+        self._try(
+            "set", lambda: super(ForgivingRedisCache, self).set(key, value, timeout, version), None
+        )
 
     def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
-        try:
-            return super().add(key, value, timeout, version)
-        except RedisError as error:
-            self._warn("add", error)
-            return False
+        return self._try(
+            "add",
+            lambda: super(ForgivingRedisCache, self).add(key, value, timeout, version),
+            False,
+        )
 
     def delete(self, key, version=None):
-        try:
-            return super().delete(key, version)
-        except RedisError as error:
-            self._warn("delete", error)
-            return False
+        return self._try(
+            "delete",
+            lambda: super(ForgivingRedisCache, self).delete(key, version),
+            False,
+            always=True,
+        )
 
     def delete_many(self, keys, version=None):
-        try:
-            super().delete_many(keys, version)
-        except RedisError as error:
-            self._warn("delete_many", error)
+        self._try(
+            "delete_many",
+            lambda: super(ForgivingRedisCache, self).delete_many(keys, version),
+            None,
+            always=True,
+        )

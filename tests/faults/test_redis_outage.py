@@ -11,7 +11,7 @@ from cases import services
 from cases.models import Case, CaseEvent, Message, Notification, NotificationKind, Status
 from tests import journeys
 from tests.factories import EngineerFactory, customer
-from tests.faults.conftest import wait_for
+from tests.faults.conftest import REDIS_PORT, wait_for
 
 # Kept together on one xdist worker where xdist can; each worker has its own Redis port.
 pytestmark = [
@@ -32,8 +32,16 @@ def timed(action):
 
 
 def test_requests_succeed_during_outage_and_relay_sends_everything_after(
-    cluster, private_redis, invariants_hold
+    cluster, private_redis, invariants_hold, settings
 ):
+    # As in production, the one Redis is the broker and the page cache.
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "portal.cache.ForgivingRedisCache",
+            "LOCATION": f"redis://127.0.0.1:{REDIS_PORT}/1",
+            "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25},
+        }
+    }
     engineer = EngineerFactory()
     alice, bob = customer(), customer()
     waiting_on_alice = journeys.pending_customer(alice, engineer)
@@ -41,10 +49,14 @@ def test_requests_succeed_during_outage_and_relay_sends_everything_after(
     to_resolve = journeys.in_progress(alice, engineer)
     before = set(Notification.objects.values_list("pk", flat=True))
 
+    browser = Client()
+    browser.force_login(alice)
+    assert browser.get("/cases/").status_code == 200  # cached in Redis
     private_redis.stop()
     try:
-        browser = Client()
-        browser.force_login(alice)
+        for page in ("/cases/", waiting_on_alice.get_absolute_url()):
+            response, took = timed(lambda page=page: browser.get(page))
+            assert response.status_code == 200 and took < PROMPT, (page, took)
         response, took = timed(
             lambda: browser.post(
                 f"{waiting_on_alice.get_absolute_url()}reply/", {"body": "Here is the log."}
@@ -66,6 +78,8 @@ def test_requests_succeed_during_outage_and_relay_sends_everything_after(
         assert took < PROMPT, took
         _, took = timed(lambda: services.case_resolve(case=to_resolve, engineer=engineer))
         assert took < PROMPT, took
+        my_cases = browser.get("/cases/").content.decode()
+        assert "Broker down?" in my_cases
     finally:
         private_redis.start()
 
