@@ -13,6 +13,8 @@ export PYTHONDONTWRITEBYTECODE := 1
 # The test database: the real PostgreSQL (pytest-django creates and drops test_portal).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
+# Integration tests of the page cache on Redis (the rest of the suite caches in memory).
+TEST_CACHE_URL ?= redis://127.0.0.1:6379/12
 
 .PHONY: install run test test-sqlite services browser bench faults lint check-deploy clean
 
@@ -33,7 +35,7 @@ run: install
 
 ## test: the whole suite on PostgreSQL and Redis (started if they are down), browser included
 test: install services browser
-	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
+	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) TEST_CACHE_URL=$(TEST_CACHE_URL) \
 		$(BIN)/pytest -n 2 --dist loadgroup
 
 ## test-sqlite: the suite on the embedded defaults (SQLite), no services needed
@@ -42,7 +44,7 @@ test-sqlite: install
 
 ## faults: only the fault scenarios (real worker, beat and a private Redis on :6391)
 faults: install services
-	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
+	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) TEST_CACHE_URL=$(TEST_CACHE_URL) \
 		$(BIN)/pytest -p no:xdist -m faults tests/faults
 
 services:
@@ -54,9 +56,11 @@ browser:
 ## bench: the performance benchmark on PostgreSQL (see README.md, Performance); BENCH_ARGS=--help
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal_bench
 BENCH_BROKER_URL ?= redis://127.0.0.1:6379/14
+BENCH_CACHE_URL ?= redis://127.0.0.1:6379/13
 BENCH_PORT ?= 8160
 bench: install services
-	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_BROKER_URL=$(BENCH_BROKER_URL) BENCH_PORT=$(BENCH_PORT) \
+	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_BROKER_URL=$(BENCH_BROKER_URL) \
+		BENCH_CACHE_URL=$(BENCH_CACHE_URL) BENCH_PORT=$(BENCH_PORT) \
 		$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 lint: install

@@ -597,7 +597,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
     ]
 
-    step("Counting queries per page")
+    step("Measuring each page in-process: queries and time, afresh and from cache")
     results = [
         PageResult(name=name, path=path, target=target, **asdict(measure_in_process(user, path)))
         for name, path, user, target, _ in pages
