@@ -386,7 +386,7 @@ class CaseAdmin(NeverDeleteMixin, admin.ModelAdmin):
     # -- list ------------------------------------------------------------------------
 
     def get_queryset(self, request):
-        # What the list shows; each join more cost the planner more than the rows did.
+        # The related rows the list shows; the case page loads the rest as it needs them.
         return (
             super().get_queryset(request).select_related("requester", "organisation", "assignee")
         )
