@@ -71,6 +71,27 @@ def on_inbound(sender, event, esp_name: str, **kwargs) -> None:
 # --- Receiving ------------------------------------------------------------------------
 
 
+def record_unreadable(*, esp_name: str, raw: bytes, problem: str) -> InboundEmail:
+    """Keep a provider's post that could not be made into a message, once per payload.
+
+    The webhook answers it as received: the same payload would fail the same way on
+    every retry. Engineers find it, with the start of the payload, among inbound emails.
+    """
+    key = f"<unreadable.{hashlib.sha256(raw).hexdigest()}@inbound.invalid>"
+    excerpt = raw[:EXCERPT_CHARS].decode("utf-8", errors="replace").replace("\x00", "")
+    record, _ = InboundEmail.objects.get_or_create(
+        email_message_id=key,
+        defaults={
+            "esp_name": esp_name,
+            "body_excerpt": excerpt,
+            "outcome": InboundOutcome.REJECTED,
+            "reason": InboundReason.UNREADABLE,
+            "detail": problem[:2000].replace("\x00", ""),
+        },
+    )
+    return record
+
+
 def receive(*, message, esp_name: str, event_id: str = "") -> InboundEmail | None:
     """Record one inbound email and, when it is a genuine reply, add it to its case.
 

@@ -658,6 +658,7 @@ class InboundReason(models.TextChoices):
     SPAM = "spam", "Marked as spam by the provider"
     PROVIDER_DISABLED = "provider_disabled", "Email provider not enabled for inbound mail"
     REFUSED = "refused", "Refused by the case"
+    UNREADABLE = "unreadable", "The provider's post could not be read"
 
 
 class InboundEmail(UndeletableModel):

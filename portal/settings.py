@@ -251,6 +251,8 @@ ANYMAIL = {
 # Anymail takes an empty string for a real key (an empty Mailgun signing key would accept
 # forged posts): unset keys are left out, so a webhook without its key refuses to run.
 ANYMAIL = {name: value for name, value in ANYMAIL.items() if value}
+# A Mailgun webhook signature is accepted once, within this many seconds of its timestamp.
+MAILGUN_WEBHOOK_MAX_AGE_SECONDS = env_int("MAILGUN_WEBHOOK_MAX_AGE_SECONDS", 300)
 # Inbound replies (cases.inbound): the providers whose inbound webhook may add replies.
 INBOUND_EMAIL_ESPS = [esp.lower() for esp in env_list("INBOUND_EMAIL_ESPS", "postmark,mailgun")]
 # Mail from these domains is our own coming back (a loop), never a customer's reply.

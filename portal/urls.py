@@ -1,8 +1,10 @@
+import anymail.urls
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from cases import webhooks
 from cases.views import help_case_statuses
 from portal.views import ping
 
@@ -20,5 +22,6 @@ urlpatterns = [
     path("accounts/ping/", ping, name="ping"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
-    path("anymail/", include("anymail.urls")),
+    # The portal's Postmark and Mailgun views first, then the rest of Anymail's.
+    path("anymail/", include(([*webhooks.urlpatterns, *anymail.urls.urlpatterns], "anymail"))),
 ]

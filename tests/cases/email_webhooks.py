@@ -12,6 +12,7 @@ import hmac
 import json
 import time
 import uuid
+from email.message import EmailMessage
 from io import BytesIO
 
 WEBHOOK_SECRET = "anymail:webhook-secret-for-tests"
@@ -20,6 +21,7 @@ MAILGUN_SIGNING_KEY = "key-mailgun-signing-for-tests"
 POSTMARK_INBOUND_URL = "/anymail/postmark/inbound/"
 POSTMARK_TRACKING_URL = "/anymail/postmark/tracking/"
 MAILGUN_INBOUND_URL = "/anymail/mailgun/inbound/"
+MAILGUN_INBOUND_MIME_URL = "/anymail/mailgun/inbound_mime/"
 MAILGUN_TRACKING_URL = "/anymail/mailgun/tracking/"
 
 
@@ -186,11 +188,13 @@ def mailgun_inbound(
     headers: list[tuple[str, str]] = (),
     attachments: list[tuple[str, bytes, str]] = (),
     signing_key: str = MAILGUN_SIGNING_KEY,
+    timestamp: str | None = None,
+    token: str | None = None,
 ) -> dict:
     """A route's forward() post: fully parsed fields plus the signature fields."""
     message_id = message_id or new_message_id()
-    timestamp = str(int(time.time()))
-    token = uuid.uuid4().hex + uuid.uuid4().hex[:18]
+    timestamp = timestamp or str(int(time.time()))
+    token = token or uuid.uuid4().hex + uuid.uuid4().hex[:18]
     message_headers = [
         ["X-Mailgun-Spf", "Pass"],
         ["X-Mailgun-Sflag", "No"],
@@ -229,6 +233,36 @@ def mailgun_inbound(
     return data
 
 
+def mailgun_inbound_mime(
+    *,
+    from_email: str,
+    to: str,
+    subject: str,
+    text: str,
+    attachments: list[tuple[str, bytes, str]] = (),
+) -> dict:
+    """A raw-MIME route post (URL containing "mime"): the whole email in `body-mime`."""
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = from_email, to, subject
+    message["Message-ID"] = new_message_id()
+    message.set_content(text)
+    for name, content, content_type in attachments:
+        maintype, subtype = content_type.split("/")
+        message.add_attachment(content, maintype=maintype, subtype=subtype, filename=name)
+    timestamp = str(int(time.time()))
+    token = uuid.uuid4().hex + uuid.uuid4().hex[:18]
+    return {
+        "recipient": to,
+        "sender": from_email,
+        "from": from_email,
+        "subject": subject,
+        "body-mime": message.as_string(),
+        "timestamp": timestamp,
+        "token": token,
+        "signature": mailgun_signature(timestamp, token),
+    }
+
+
 def mailgun_event(
     *,
     event: str,
@@ -237,10 +271,12 @@ def mailgun_event(
     notification_id: int | None = None,
     severity: str = "permanent",
     signing_key: str = MAILGUN_SIGNING_KEY,
+    timestamp: str | None = None,
+    token: str | None = None,
 ) -> dict:
     """A signed JSON event from Mailgun's webhooks (2018+ format)."""
-    timestamp = str(int(time.time()))
-    token = uuid.uuid4().hex
+    timestamp = timestamp or str(int(time.time()))
+    token = token or uuid.uuid4().hex
     event_data = {
         "event": event,
         "timestamp": float(timestamp),
@@ -288,6 +324,12 @@ def mailgun_event(
 
 def post_mailgun_inbound(client, data: dict, *, auth: dict | None = None):
     return client.post(MAILGUN_INBOUND_URL, data=data, **(basic_auth() if auth is None else auth))
+
+
+def post_mailgun_inbound_mime(client, data: dict, *, auth: dict | None = None):
+    return client.post(
+        MAILGUN_INBOUND_MIME_URL, data=data, **(basic_auth() if auth is None else auth)
+    )
 
 
 def post_mailgun_tracking(client, payload: dict, *, auth: dict | None = None):

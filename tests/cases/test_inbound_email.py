@@ -720,3 +720,179 @@ def test_inbound_post_over_the_email_limit_is_refused_and_changes_nothing(
     assert response.status_code == 413
     assert not customer_messages(asked_case).exists()
     assert not InboundEmail.objects.exists()
+
+
+# --- Provider input the parsers choke on ----------------------------------------------
+
+
+def test_postmark_reply_with_an_empty_attachment_is_kept_and_says_the_file_was_not_added(
+    client, asked_case
+):
+    requester = asked_case.requester
+    payload = hooks.postmark_inbound(
+        from_email=requester.email,
+        to=reply_address(asked_case, requester),
+        subject="Re: input",
+        text="Logs attached (the other file came out empty).",
+        attachments=[("job.log", b"02:00 job failed\n", "text/plain")],
+    )
+    payload["Attachments"].append(
+        {"Name": "empty.txt", "Content": "", "ContentType": "text/plain"}
+    )
+
+    response = hooks.post_postmark_inbound(client, payload)
+
+    assert response.status_code == 200
+    reply = customer_messages(asked_case).get()
+    assert "Logs attached" in reply.body
+    assert "[Attachments not added]" in reply.body and "empty.txt" in reply.body
+    assert [a.filename for a in Attachment.objects.filter(message=reply)] == ["job.log"]
+    assert InboundEmail.objects.get().outcome == InboundOutcome.ACCEPTED
+
+
+def test_postmark_payload_anymail_cannot_read_is_recorded_and_not_retried(client, asked_case):
+    payload = hooks.postmark_inbound(
+        from_email=asked_case.requester.email,
+        to=reply_address(asked_case, asked_case.requester),
+        subject="Re: input",
+        text="Hello",
+    )
+    payload["Headers"] = "not a list of headers"
+
+    first = hooks.post_postmark_inbound(client, payload)
+    retried = hooks.post_postmark_inbound(client, payload)
+
+    assert (first.status_code, retried.status_code) == (200, 200)
+    record = InboundEmail.objects.get()
+    assert (record.outcome, record.reason) == (InboundOutcome.REJECTED, InboundReason.UNREADABLE)
+    assert record.esp_name == "Postmark"
+    assert "not a list of headers" in record.body_excerpt
+    assert record.detail
+    asked_case.refresh_from_db()
+    assert asked_case.status == Status.PENDING_CUSTOMER
+
+
+def test_authenticated_post_that_is_not_json_is_recorded_as_unreadable(client, asked_case):
+    response = client.post(
+        hooks.POSTMARK_INBOUND_URL,
+        data=b"\xff\xfe{not json",
+        content_type="application/json",
+        **hooks.basic_auth(),
+    )
+
+    assert response.status_code == 200
+    assert InboundEmail.objects.get().reason == InboundReason.UNREADABLE
+
+
+def test_mailgun_post_anymail_cannot_read_is_recorded(client, asked_case):
+    data = hooks.mailgun_inbound(
+        from_email=asked_case.requester.email,
+        to=reply_address(asked_case, asked_case.requester),
+        subject="Re: input",
+        text="Hello",
+    )
+    data["message-headers"] = "{not json"
+
+    response = hooks.post_mailgun_inbound(client, data)
+
+    assert response.status_code == 200
+    record = InboundEmail.objects.get()
+    assert (record.esp_name, record.reason) == ("Mailgun", InboundReason.UNREADABLE)
+
+
+# --- Size and credentials before the body ---------------------------------------------
+
+
+def test_mailgun_raw_mime_reply_over_two_megabytes_is_accepted(client, asked_case):
+    requester = asked_case.requester
+    log = b"2026-11-28 02:00:00 backup failed: exit code 137\n" * 64_000  # ~3.1 MB
+    data = hooks.mailgun_inbound_mime(
+        from_email=requester.email,
+        to=reply_address(asked_case, requester),
+        subject="Re: input",
+        text="The full log is attached.",
+        attachments=[("backup.log", log, "text/plain")],
+    )
+    assert len(data["body-mime"]) > 3 * 1024 * 1024
+
+    response = hooks.post_mailgun_inbound_mime(client, data)
+
+    assert response.status_code == 200
+    reply = customer_messages(asked_case).get()
+    attachment = Attachment.objects.get(message=reply)
+    assert (attachment.filename, attachment.size) == ("backup.log", len(log))
+
+
+def test_mailgun_fully_parsed_reply_over_two_megabytes_keeps_its_attachment(client, asked_case):
+    requester = asked_case.requester
+    log = b"2026-11-28 02:00:00 backup failed: exit code 137\n" * 64_000
+    data = hooks.mailgun_inbound(
+        from_email=requester.email,
+        to=reply_address(asked_case, requester),
+        subject="Re: input",
+        text="Attached.",
+        attachments=[("backup.log", log, "text/plain")],
+    )
+
+    assert hooks.post_mailgun_inbound(client, data).status_code == 200
+
+    attachment = Attachment.objects.get(message=customer_messages(asked_case).get())
+    assert attachment.size == len(log)
+
+
+def test_a_three_megabyte_form_post_to_a_page_is_still_refused(client):
+    client.raise_request_exception = False
+
+    response = client.post("/accounts/login/", {"username": "x" * (3 * 1024 * 1024)})
+
+    assert response.status_code in (400, 413)
+
+
+class UnreadableStream:
+    """A request body that fails the test if anything reads it."""
+
+    def read(self, *args):
+        raise AssertionError("The body was read")
+
+    readline = read
+
+
+def post_unread(client, path: str, length: int, **extra):
+    return client.generic(
+        "POST",
+        path,
+        content_type="application/json",
+        CONTENT_LENGTH=str(length),
+        **{"wsgi.input": UnreadableStream()},
+        **extra,
+    )
+
+
+def test_unauthenticated_large_post_is_refused_without_reading_the_body(client, asked_case):
+    response = post_unread(client, hooks.POSTMARK_INBOUND_URL, 95 * 1024 * 1024)
+
+    assert response.status_code == 400
+    assert not InboundEmail.objects.exists()
+
+
+def test_authenticated_post_over_the_limit_is_refused_by_its_length_unread(client, settings):
+    settings.INBOUND_EMAIL_MAX_BYTES = 1_000_000
+
+    response = post_unread(client, hooks.MAILGUN_INBOUND_MIME_URL, 1_000_001, **hooks.basic_auth())
+
+    assert response.status_code == 413
+
+
+def test_every_configured_webhook_secret_is_accepted(client, asked_case, settings):
+    settings.ANYMAIL = {**settings.ANYMAIL, "WEBHOOK_SECRET": ["old:secret", hooks.WEBHOOK_SECRET]}
+    payload = hooks.postmark_inbound(
+        from_email=asked_case.requester.email,
+        to=reply_address(asked_case, asked_case.requester),
+        subject="Re: input",
+        text="During a secret rotation.",
+    )
+
+    old = hooks.post_postmark_inbound(client, payload, auth=hooks.basic_auth("old:secret"))
+
+    assert old.status_code == 200
+    assert customer_messages(asked_case).exists()
