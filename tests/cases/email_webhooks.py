@@ -42,6 +42,27 @@ def new_message_id(domain: str = "mail.customer.example") -> str:
     return f"<{uuid.uuid4().hex}@{domain}>"
 
 
+class UnreadableStream:
+    """A request body that fails the test if anything reads it."""
+
+    def read(self, *args):
+        raise AssertionError("The request body was read")
+
+    readline = read
+
+
+def post_unread(client, path: str, length: int, **extra):
+    """A POST declaring `length` bytes whose body must never be read."""
+    return client.generic(
+        "POST",
+        path,
+        content_type="application/json",
+        CONTENT_LENGTH=str(length),
+        **{"wsgi.input": UnreadableStream()},
+        **extra,
+    )
+
+
 # --- Postmark -------------------------------------------------------------------------
 
 

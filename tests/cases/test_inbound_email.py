@@ -848,28 +848,8 @@ def test_a_three_megabyte_form_post_to_a_page_is_still_refused(client):
     assert response.status_code in (400, 413)
 
 
-class UnreadableStream:
-    """A request body that fails the test if anything reads it."""
-
-    def read(self, *args):
-        raise AssertionError("The body was read")
-
-    readline = read
-
-
-def post_unread(client, path: str, length: int, **extra):
-    return client.generic(
-        "POST",
-        path,
-        content_type="application/json",
-        CONTENT_LENGTH=str(length),
-        **{"wsgi.input": UnreadableStream()},
-        **extra,
-    )
-
-
 def test_unauthenticated_large_post_is_refused_without_reading_the_body(client, asked_case):
-    response = post_unread(client, hooks.POSTMARK_INBOUND_URL, 95 * 1024 * 1024)
+    response = hooks.post_unread(client, hooks.POSTMARK_INBOUND_URL, 95 * 1024 * 1024)
 
     assert response.status_code == 400
     assert not InboundEmail.objects.exists()
@@ -878,7 +858,9 @@ def test_unauthenticated_large_post_is_refused_without_reading_the_body(client, 
 def test_authenticated_post_over_the_limit_is_refused_by_its_length_unread(client, settings):
     settings.INBOUND_EMAIL_MAX_BYTES = 1_000_000
 
-    response = post_unread(client, hooks.MAILGUN_INBOUND_MIME_URL, 1_000_001, **hooks.basic_auth())
+    response = hooks.post_unread(
+        client, hooks.MAILGUN_INBOUND_MIME_URL, 1_000_001, **hooks.basic_auth()
+    )
 
     assert response.status_code == 413
 

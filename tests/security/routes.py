@@ -16,6 +16,14 @@ PORTAL_NAMESPACES = {"cases", "help"}
 # Provider webhooks authenticate with their own shared secret, not a CSRF token.
 CSRF_EXEMPT_NAMESPACES = {"anymail"}
 
+# Paths a regex pattern serves, spelled out; an unlisted regex webhook fails the sweep.
+WEBHOOK_REGEX_PATHS = {
+    "anymail/^mailgun/inbound(_mime)?/$": [
+        "/anymail/mailgun/inbound/",
+        "/anymail/mailgun/inbound_mime/",
+    ],
+}
+
 PLACEHOLDER = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
 
 
@@ -62,3 +70,18 @@ def concrete_path(route: Route, values: dict[str, object]) -> str | None:
     if missing:
         raise AssertionError(f"The sweep has no value for {missing} in {route} ({route.pattern})")
     return "/" + PLACEHOLDER.sub(lambda m: str(values[m["name"]]), route.pattern)
+
+
+def webhook_paths() -> list[str]:
+    """Every path served under the provider webhooks' namespace, once each."""
+    paths: list[str] = []
+    for route in all_routes():
+        if route.namespace not in CSRF_EXEMPT_NAMESPACES:
+            continue
+        if route.is_regex:
+            if route.pattern not in WEBHOOK_REGEX_PATHS:
+                raise AssertionError(f"The sweep has no example paths for {route.pattern}")
+            paths.extend(WEBHOOK_REGEX_PATHS[route.pattern])
+        else:
+            paths.append(concrete_path(route, {}))
+    return list(dict.fromkeys(paths))
