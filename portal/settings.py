@@ -176,8 +176,40 @@ AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"
-AXES_IPWARE_PROXY_COUNT = env_int("AXES_PROXY_COUNT", 0) or None
+# Every spelling of an address that signs in to one account counts as that account.
+AXES_USERNAME_CALLABLE = "portal.backends.axes_username"
 AXES_VERBOSE = False
+
+
+def client_address_settings(proxy_count: int) -> dict:
+    """How the client's address is found (the lockout's and the reset limit's key).
+
+    Behind `proxy_count` reverse proxies, each appending the address it was reached from
+    to X-Forwarded-For, the client is that many entries from the right of the header;
+    whatever a client wrote further left is ignored. With none, only the socket's
+    address counts and the header is not read at all.
+    """
+    if proxy_count <= 0:
+        return {
+            "AXES_IPWARE_META_PRECEDENCE_ORDER": ("REMOTE_ADDR",),
+            "AXES_IPWARE_PROXY_COUNT": None,
+            "IPWARE_STRICT": True,
+        }
+    return {
+        "AXES_IPWARE_META_PRECEDENCE_ORDER": ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"),
+        # django-ipware counts the proxies written in the header after the client; the
+        # nearest one is REMOTE_ADDR, not in the header.
+        "AXES_IPWARE_PROXY_COUNT": proxy_count - 1,
+        # "At least that many", counted from the right: forged entries on the left of
+        # the header then change nothing (strict would fall back to the proxy's address).
+        "IPWARE_STRICT": False,
+    }
+
+
+_client_address = client_address_settings(env_int("AXES_PROXY_COUNT", 0))
+AXES_IPWARE_META_PRECEDENCE_ORDER = _client_address["AXES_IPWARE_META_PRECEDENCE_ORDER"]
+AXES_IPWARE_PROXY_COUNT = _client_address["AXES_IPWARE_PROXY_COUNT"]
+IPWARE_STRICT = _client_address["IPWARE_STRICT"]
 
 # --- Internationalisation -------------------------------------------------------------
 
@@ -251,6 +283,7 @@ ANYMAIL = {
 # Anymail takes an empty string for a real key (an empty Mailgun signing key would accept
 # forged posts): unset keys are left out, so a webhook without its key refuses to run.
 ANYMAIL = {name: value for name, value in ANYMAIL.items() if value}
+
 # Inbound replies (cases.inbound): the providers whose inbound webhook may add replies.
 INBOUND_EMAIL_ESPS = [esp.lower() for esp in env_list("INBOUND_EMAIL_ESPS", "postmark,mailgun")]
 # Mail from these domains is our own coming back (a loop), never a customer's reply.
