@@ -2,8 +2,9 @@
 
 Everything comes from environment variables (see `.env.example`). The defaults run the
 whole portal on one machine with no server at all: SQLite, kombu's filesystem broker and
-console email. Production sets `DEBUG=false` and must then provide a real secret key and
-host names: the process refuses to start without them.
+console email. Production sets `DEBUG=false` and must then provide a real secret key,
+host names, the email webhook secret and an email backend that sends: the process refuses
+to start without them.
 """
 
 import os
@@ -260,8 +261,8 @@ CASES_PER_PAGE = env_int("CASES_PER_PAGE", 25)
 
 # --- Email ----------------------------------------------------------------------------
 
-EMAIL_BACKEND_PATH = os.environ.get(
-    "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+EMAIL_BACKEND_PATH = (
+    os.environ.get("EMAIL_BACKEND") or "django.core.mail.backends.console.EmailBackend"
 )
 MAILERS = {"default": {"BACKEND": EMAIL_BACKEND_PATH, "OPTIONS": {}}}
 if EMAIL_BACKEND_PATH.endswith("filebased.EmailBackend"):
@@ -284,6 +285,29 @@ ANYMAIL = {
 # forged posts): unset keys are left out, so a webhook without its key refuses to run.
 ANYMAIL = {name: value for name, value in ANYMAIL.items() if value}
 
+# Backends that send nothing: fine on a laptop, silent loss of every email (password
+# resets included) in production.
+DEVELOPMENT_EMAIL_BACKENDS = {
+    "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.locmem.EmailBackend",
+    "django.core.mail.backends.filebased.EmailBackend",
+    "django.core.mail.backends.dummy.EmailBackend",
+    "anymail.backends.test.EmailBackend",
+}
+# For a staging copy or a benchmark that must not email anyone.
+ALLOW_DEVELOPMENT_EMAIL_BACKEND = env_bool("ALLOW_DEVELOPMENT_EMAIL_BACKEND")
+if not DEBUG:
+    if not ANYMAIL.get("WEBHOOK_SECRET"):
+        # Without it anyone could post inbound replies and delivery events.
+        raise ImproperlyConfigured(
+            'DEBUG is off: set ANYMAIL_WEBHOOK_SECRET ("user:long-random-password").'
+        )
+    if EMAIL_BACKEND_PATH in DEVELOPMENT_EMAIL_BACKENDS and not ALLOW_DEVELOPMENT_EMAIL_BACKEND:
+        raise ImproperlyConfigured(
+            f"DEBUG is off: set EMAIL_BACKEND to a backend that sends mail (an Anymail "
+            f"one), not {EMAIL_BACKEND_PATH}; ALLOW_DEVELOPMENT_EMAIL_BACKEND=true allows "
+            f"it on purpose."
+        )
 # Inbound replies (cases.inbound): the providers whose inbound webhook may add replies.
 INBOUND_EMAIL_ESPS = [esp.lower() for esp in env_list("INBOUND_EMAIL_ESPS", "postmark,mailgun")]
 # Mail from these domains is our own coming back (a loop), never a customer's reply.
