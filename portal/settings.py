@@ -212,6 +212,12 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = _client_address["AXES_IPWARE_META_PRECEDENCE
 AXES_IPWARE_PROXY_COUNT = _client_address["AXES_IPWARE_PROXY_COUNT"]
 IPWARE_STRICT = _client_address["IPWARE_STRICT"]
 
+# Password reset requests: a few per address and per client in a window (portal/
+# password_reset.py), answered the same whether or not the address has an account.
+PASSWORD_RESET_LIMIT_PER_ADDRESS = env_int("PASSWORD_RESET_LIMIT_PER_ADDRESS", 3)
+PASSWORD_RESET_LIMIT_PER_CLIENT = env_int("PASSWORD_RESET_LIMIT_PER_CLIENT", 10)
+PASSWORD_RESET_LIMIT_WINDOW = timedelta(minutes=env_int("PASSWORD_RESET_LIMIT_WINDOW_MINUTES", 60))
+
 # --- Internationalisation -------------------------------------------------------------
 
 LANGUAGE_CODE = "en-gb"

@@ -1,6 +1,7 @@
 """Logging in gives an attacker nothing: guessing is throttled per login identity and
 client address (no spelling of the address, no forged header escapes the count) but
-never locks the real owner out for good, and `next` stays on this site."""
+never locks the real owner out for good, and `next` stays on this site. Password reset
+requests: test_password_reset.py."""
 
 from datetime import timedelta
 
