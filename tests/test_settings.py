@@ -159,6 +159,30 @@ def test_production_environment_selects_postgres_redis_and_anymail(tmp_path):
     ]
 
 
+@pytest.mark.parametrize(
+    ("proxies", "expected"),
+    [
+        ("", "('REMOTE_ADDR',) None True"),
+        ("0", "('REMOTE_ADDR',) None True"),
+        ("1", "('HTTP_X_FORWARDED_FOR', 'REMOTE_ADDR') 0 False"),
+        ("2", "('HTTP_X_FORWARDED_FOR', 'REMOTE_ADDR') 1 False"),
+    ],
+)
+def test_proxy_count_decides_where_the_client_address_is_read(tmp_path, proxies, expected):
+    """Behind N proxies django-ipware (which django-axes reads it through) takes the Nth
+    X-Forwarded-For entry from the right; with none, only the socket's address."""
+    script = (
+        "import ipware; from django.conf import settings as s; "
+        "print(s.AXES_IPWARE_META_PRECEDENCE_ORDER, s.AXES_IPWARE_PROXY_COUNT, s.IPWARE_STRICT)"
+    )
+    env = {**production_env(), "AXES_PROXY_COUNT": proxies}
+
+    result = manage("shell", "--no-imports", "-c", script, env=env, var_dir=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == expected
+
+
 def test_local_defaults_start_with_nothing_configured(tmp_path):
     result = manage("check", env={"DEBUG": "true"}, var_dir=tmp_path)
 

@@ -127,6 +127,27 @@ def test_guesses_spread_over_spellings_lock_every_spelling_out(account):
         assert "_auth_user_id" not in attacker.session
 
 
+def test_the_admin_sign_in_counts_every_spelling_with_the_portal_sign_in(engineer):
+    engineer.email = "engineer.on.duty@example.com"
+    engineer.save()
+    spellings = [
+        "Engineer.On.Duty@example.com",
+        "\uff45ngineer.on.duty@example.com",
+        " ENGINEER.ON.DUTY@EXAMPLE.COM ",
+    ]
+    attacker = Client(**ATTACKER)
+    for attempt in range(settings.AXES_FAILURE_LIMIT):
+        url = "/admin/login/" if attempt % 2 else LOGIN
+        login_response = attacker.post(
+            url, {"username": spellings[attempt % 3], "password": "guess", "next": "/admin/"}
+        )
+    assert login_response.status_code == 429
+    for spelling in spellings:
+        for url in ("/admin/login/", LOGIN):
+            response = Client(**ATTACKER).post(url, {"username": spelling, "password": PASSWORD})
+            assert response.status_code == 429, (url, spelling)
+
+
 def test_a_success_clears_the_failures_of_every_spelling(account):
     client = Client(**OWNER)
     for spelling in SPELLINGS[: settings.AXES_FAILURE_LIMIT - 1]:
