@@ -96,7 +96,10 @@ def production_env(args: argparse.Namespace, var_dir: Path) -> dict[str, str]:
         "PORTAL_VAR_DIR": str(var_dir),
         "CELERY_BROKER_URL": args.broker_url,
         "CACHE_URL": args.cache_url,
+        # Production settings that send no email, on purpose.
         "EMAIL_BACKEND": "anymail.backends.test.EmailBackend",
+        "ALLOW_DEVELOPMENT_EMAIL_BACKEND": "true",
+        "ANYMAIL_WEBHOOK_SECRET": f"bench:{secrets.token_urlsafe(24)}",
         "SITE_URL": f"http://127.0.0.1:{args.port}",
         "LOG_LEVEL": "WARNING",
         "DJANGO_SETTINGS_MODULE": "portal.settings",

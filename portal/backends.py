@@ -2,8 +2,27 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
+from django.http import HttpRequest
+
+from .identity import login_identity
+
+
+def axes_username(request: HttpRequest, credentials: dict | None) -> str | None:
+    """django-axes' `AXES_USERNAME_CALLABLE`: failures count per login identity.
+
+    Login (`EmailUserManager.get_by_natural_key`) accepts every spelling of an address
+    that shares its identity; counting them apart would give each spelling its own
+    allowance of guesses.
+    """
+    field = settings.AXES_USERNAME_FORM_FIELD
+    if credentials:
+        username = credentials.get(field)
+    else:
+        username = getattr(request, "data", request.POST).get(field)
+    return login_identity(username) if isinstance(username, str) else username
 
 
 class PortalBackend(ModelBackend):

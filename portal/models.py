@@ -6,6 +6,8 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .identity import login_identity, stored_email
+
 SUPPORT_ENGINEERS_GROUP = "Support engineers"
 
 
@@ -34,8 +36,25 @@ class EmailUserManager(UserManager):
         return user
 
     def get_by_natural_key(self, username):
-        # Addresses are compared without case: Alice@Example.com is alice@example.com.
-        return self.get(email__iexact=username)
+        """The user whose address has the same login identity as `username`.
+
+        The lockout counts failures per login identity (`AXES_USERNAME_CALLABLE`), so
+        every spelling login accepts must share one: the database narrows the
+        candidates without case, the identity decides. Should two accounts share an
+        identity (`straße`, `strasse`), the exact spelling picks one.
+        """
+        identity = login_identity(username)
+        spelling = stored_email(username)
+        matches = [
+            user
+            for user in self.filter(email__iexact=spelling)
+            if login_identity(user.email) == identity
+        ]
+        if len(matches) > 1:
+            matches = [user for user in matches if user.email == spelling]
+        if len(matches) != 1:
+            raise self.model.DoesNotExist
+        return matches[0]
 
 
 class User(AbstractUser):
@@ -61,7 +80,7 @@ class User(AbstractUser):
         return self.full_name or self.email
 
     def save(self, *args, **kwargs):
-        self.email = self.__class__.objects.normalize_email(self.email).lower()
+        self.email = stored_email(self.email)
         super().save(*args, **kwargs)
 
     def get_full_name(self) -> str:

@@ -2,8 +2,9 @@
 
 Everything comes from environment variables (see `.env.example`). The defaults run the
 whole portal on one machine with no server at all: SQLite, kombu's filesystem broker and
-console email. Production sets `DEBUG=false` and must then provide a real secret key and
-host names: the process refuses to start without them.
+console email. Production sets `DEBUG=false` and must then provide a real secret key,
+host names, the email webhook secret and an email backend that sends: the process refuses
+to start without them.
 """
 
 import os
@@ -176,8 +177,46 @@ AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"
-AXES_IPWARE_PROXY_COUNT = env_int("AXES_PROXY_COUNT", 0) or None
+# Every spelling of an address that signs in to one account counts as that account.
+AXES_USERNAME_CALLABLE = "portal.backends.axes_username"
 AXES_VERBOSE = False
+
+
+def client_address_settings(proxy_count: int) -> dict:
+    """How the client's address is found (the lockout's and the reset limit's key).
+
+    Behind `proxy_count` reverse proxies, each appending the address it was reached from
+    to X-Forwarded-For, the client is that many entries from the right of the header;
+    whatever a client wrote further left is ignored. With none, only the socket's
+    address counts and the header is not read at all.
+    """
+    if proxy_count <= 0:
+        return {
+            "AXES_IPWARE_META_PRECEDENCE_ORDER": ("REMOTE_ADDR",),
+            "AXES_IPWARE_PROXY_COUNT": None,
+            "IPWARE_STRICT": True,
+        }
+    return {
+        "AXES_IPWARE_META_PRECEDENCE_ORDER": ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"),
+        # django-ipware counts the proxies written in the header after the client; the
+        # nearest one is REMOTE_ADDR, not in the header.
+        "AXES_IPWARE_PROXY_COUNT": proxy_count - 1,
+        # "At least that many", counted from the right: forged entries on the left of
+        # the header then change nothing (strict would fall back to the proxy's address).
+        "IPWARE_STRICT": False,
+    }
+
+
+_client_address = client_address_settings(env_int("AXES_PROXY_COUNT", 0))
+AXES_IPWARE_META_PRECEDENCE_ORDER = _client_address["AXES_IPWARE_META_PRECEDENCE_ORDER"]
+AXES_IPWARE_PROXY_COUNT = _client_address["AXES_IPWARE_PROXY_COUNT"]
+IPWARE_STRICT = _client_address["IPWARE_STRICT"]
+
+# Password reset requests: a few per address and per client in a window (portal/
+# password_reset.py), answered the same whether or not the address has an account.
+PASSWORD_RESET_LIMIT_PER_ADDRESS = env_int("PASSWORD_RESET_LIMIT_PER_ADDRESS", 3)
+PASSWORD_RESET_LIMIT_PER_CLIENT = env_int("PASSWORD_RESET_LIMIT_PER_CLIENT", 10)
+PASSWORD_RESET_LIMIT_WINDOW = timedelta(minutes=env_int("PASSWORD_RESET_LIMIT_WINDOW_MINUTES", 60))
 
 # --- Internationalisation -------------------------------------------------------------
 
@@ -228,8 +267,8 @@ CASES_PER_PAGE = env_int("CASES_PER_PAGE", 25)
 
 # --- Email ----------------------------------------------------------------------------
 
-EMAIL_BACKEND_PATH = os.environ.get(
-    "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+EMAIL_BACKEND_PATH = (
+    os.environ.get("EMAIL_BACKEND") or "django.core.mail.backends.console.EmailBackend"
 )
 MAILERS = {"default": {"BACKEND": EMAIL_BACKEND_PATH, "OPTIONS": {}}}
 if EMAIL_BACKEND_PATH.endswith("filebased.EmailBackend"):
@@ -253,6 +292,30 @@ ANYMAIL = {
 ANYMAIL = {name: value for name, value in ANYMAIL.items() if value}
 # A Mailgun webhook signature is accepted once, within this many seconds of its timestamp.
 MAILGUN_WEBHOOK_MAX_AGE_SECONDS = env_int("MAILGUN_WEBHOOK_MAX_AGE_SECONDS", 300)
+
+# Backends that send nothing: fine on a laptop, silent loss of every email (password
+# resets included) in production.
+DEVELOPMENT_EMAIL_BACKENDS = {
+    "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.locmem.EmailBackend",
+    "django.core.mail.backends.filebased.EmailBackend",
+    "django.core.mail.backends.dummy.EmailBackend",
+    "anymail.backends.test.EmailBackend",
+}
+# For a staging copy or a benchmark that must not email anyone.
+ALLOW_DEVELOPMENT_EMAIL_BACKEND = env_bool("ALLOW_DEVELOPMENT_EMAIL_BACKEND")
+if not DEBUG:
+    if not ANYMAIL.get("WEBHOOK_SECRET"):
+        # Without it anyone could post inbound replies and delivery events.
+        raise ImproperlyConfigured(
+            'DEBUG is off: set ANYMAIL_WEBHOOK_SECRET ("user:long-random-password").'
+        )
+    if EMAIL_BACKEND_PATH in DEVELOPMENT_EMAIL_BACKENDS and not ALLOW_DEVELOPMENT_EMAIL_BACKEND:
+        raise ImproperlyConfigured(
+            f"DEBUG is off: set EMAIL_BACKEND to a backend that sends mail (an Anymail "
+            f"one), not {EMAIL_BACKEND_PATH}; ALLOW_DEVELOPMENT_EMAIL_BACKEND=true allows "
+            f"it on purpose."
+        )
 # Inbound replies (cases.inbound): the providers whose inbound webhook may add replies.
 INBOUND_EMAIL_ESPS = [esp.lower() for esp in env_list("INBOUND_EMAIL_ESPS", "postmark,mailgun")]
 # Mail from these domains is our own coming back (a loop), never a customer's reply.

@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 
 from cases import webhooks
 from cases.views import help_case_statuses
+from portal.password_reset import ThrottledPasswordResetView
 from portal.views import ping
 
 help_patterns = ([path("case-statuses/", help_case_statuses, name="case_statuses")], "help")
@@ -20,6 +21,11 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/ping/", ping, name="ping"),
+    path(
+        "accounts/password_reset/",
+        ThrottledPasswordResetView.as_view(),
+        name="password_reset",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     # The portal's Postmark and Mailgun views first, then the rest of Anymail's.

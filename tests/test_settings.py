@@ -52,6 +52,15 @@ def production_env() -> dict[str, str]:
     }
 
 
+DEVELOPMENT_EMAIL_BACKENDS = [
+    "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.locmem.EmailBackend",
+    "django.core.mail.backends.filebased.EmailBackend",
+    "django.core.mail.backends.dummy.EmailBackend",
+    "anymail.backends.test.EmailBackend",
+]
+
+
 @pytest.mark.parametrize(
     ("change", "complaint"),
     [
@@ -66,6 +75,20 @@ def production_env() -> dict[str, str]:
         pytest.param({"ALLOWED_HOSTS": " , "}, "set ALLOWED_HOSTS", id="blank-allowed-hosts"),
         pytest.param(
             {"DEBUG": "", "SECRET_KEY": ""}, "set SECRET_KEY", id="debug-unset-means-off"
+        ),
+        pytest.param(
+            {"ANYMAIL_WEBHOOK_SECRET": ""}, "set ANYMAIL_WEBHOOK_SECRET", id="no-webhook-secret"
+        ),
+        *(
+            pytest.param(
+                {"EMAIL_BACKEND": backend, "ALLOW_DEVELOPMENT_EMAIL_BACKEND": "false"},
+                "set EMAIL_BACKEND to a backend that sends mail",
+                id=f"{backend.split('.')[-2]}-email-backend",
+            )
+            for backend in DEVELOPMENT_EMAIL_BACKENDS
+        ),
+        pytest.param(
+            {"EMAIL_BACKEND": ""}, "set EMAIL_BACKEND", id="email-backend-unset-means-console"
         ),
     ],
 )
@@ -90,13 +113,29 @@ def test_check_deploy_reports_nothing_for_a_production_environment(tmp_path):
 
 
 def test_check_deploy_fails_without_a_webhook_secret(tmp_path):
-    """Without it anyone could post replies to the inbound email webhook."""
-    env = {**production_env(), "ANYMAIL_WEBHOOK_SECRET": ""}
+    """Without it anyone could post replies to the inbound email webhook. (With DEBUG off
+    the settings already refuse to start; the check also speaks on a debug copy.)"""
+    env = {**production_env(), "DEBUG": "true", "ANYMAIL_WEBHOOK_SECRET": ""}
 
     result = manage("check", "--deploy", env=env, var_dir=tmp_path)
 
     assert result.returncode != 0
     assert "cases.E001" in result.stderr
+
+
+def test_a_development_email_backend_is_allowed_in_production_only_on_purpose(tmp_path):
+    """A staging copy or a benchmark may run DEBUG off and send nothing, if it says so."""
+    env = {
+        **production_env(),
+        "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
+        "ALLOW_DEVELOPMENT_EMAIL_BACKEND": "true",
+    }
+    script = "from django.conf import settings as s; print(s.MAILERS['default']['BACKEND'])"
+
+    result = manage("shell", "--no-imports", "-c", script, env=env, var_dir=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "django.core.mail.backends.console.EmailBackend"
 
 
 def test_production_environment_selects_postgres_redis_and_anymail(tmp_path):
@@ -118,6 +157,30 @@ def test_production_environment_selects_postgres_redis_and_anymail(tmp_path):
         "False True True True",
         "portal.cache.ForgivingRedisCache redis://redis.example.com:6379/1",
     ]
+
+
+@pytest.mark.parametrize(
+    ("proxies", "expected"),
+    [
+        ("", "('REMOTE_ADDR',) None True"),
+        ("0", "('REMOTE_ADDR',) None True"),
+        ("1", "('HTTP_X_FORWARDED_FOR', 'REMOTE_ADDR') 0 False"),
+        ("2", "('HTTP_X_FORWARDED_FOR', 'REMOTE_ADDR') 1 False"),
+    ],
+)
+def test_proxy_count_decides_where_the_client_address_is_read(tmp_path, proxies, expected):
+    """Behind N proxies django-ipware (which django-axes reads it through) takes the Nth
+    X-Forwarded-For entry from the right; with none, only the socket's address."""
+    script = (
+        "import ipware; from django.conf import settings as s; "
+        "print(s.AXES_IPWARE_META_PRECEDENCE_ORDER, s.AXES_IPWARE_PROXY_COUNT, s.IPWARE_STRICT)"
+    )
+    env = {**production_env(), "AXES_PROXY_COUNT": proxies}
+
+    result = manage("shell", "--no-imports", "-c", script, env=env, var_dir=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == expected
 
 
 def test_local_defaults_start_with_nothing_configured(tmp_path):

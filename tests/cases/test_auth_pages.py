@@ -72,11 +72,15 @@ def test_sign_out_is_a_post(client, customer):
 # --- Password reset -------------------------------------------------------------------
 
 
-def test_password_reset_does_not_reveal_whether_an_account_exists(client, customer, mailoutbox):
-    known = client.post("/accounts/password_reset/", {"email": customer.email}, follow=True)
-    unknown = client.post(
-        "/accounts/password_reset/", {"email": "nobody@example.com"}, follow=True
-    )
+def test_password_reset_does_not_reveal_whether_an_account_exists(
+    client, customer, mailoutbox, django_capture_on_commit_callbacks
+):
+    # The email is queued after commit and sent by a worker (inline here).
+    with django_capture_on_commit_callbacks(execute=True):
+        known = client.post("/accounts/password_reset/", {"email": customer.email}, follow=True)
+        unknown = client.post(
+            "/accounts/password_reset/", {"email": "nobody@example.com"}, follow=True
+        )
 
     assert (
         known.redirect_chain == unknown.redirect_chain == [("/accounts/password_reset/done/", 302)]
@@ -88,9 +92,15 @@ def test_password_reset_does_not_reveal_whether_an_account_exists(client, custom
     assert [m.to for m in mailoutbox] == [[customer.email]]
 
 
-def test_password_reset_link_sets_a_new_password(client, customer, mailoutbox):
-    client.post("/accounts/password_reset/", {"email": customer.email})
-    link = re.search(r"http://testserver(/accounts/reset/\S+)", mailoutbox[0].body).group(1)
+def test_password_reset_link_sets_a_new_password(
+    client, customer, mailoutbox, django_capture_on_commit_callbacks, settings
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/accounts/password_reset/", {"email": customer.email})
+    # Links are built on SITE_URL, never on the request's Host header.
+    link = re.search(
+        rf"{re.escape(settings.SITE_URL)}(/accounts/reset/\S+)", mailoutbox[0].body
+    ).group(1)
 
     form_page = client.get(link, follow=True)
     assert "Choose a new password" in form_page.content.decode()

@@ -1,11 +1,17 @@
-"""Under production settings: `check --deploy` is clean and every page carries the
-security headers. Both run in a separate process with DEBUG off, as production does."""
+"""Under production settings: `check --deploy` is clean, every page carries the security
+headers, and the Procfile's release and web steps serve a working site. Each runs in a
+separate process with DEBUG off, as production does."""
 
+import http.client
 import json
 import os
+import re
 import secrets
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -103,3 +109,94 @@ def test_every_page_carries_the_security_headers(production_env, customer, engin
         assert response["status"] in (200, 302, 404), where
         for header, expected in HEADERS.items():
             assert expected in response["headers"].get(header, ""), f"{header} missing on {where}"
+
+
+def procfile() -> dict[str, str]:
+    lines = (REPO / "Procfile").read_text().splitlines()
+    return dict(line.split(": ", 1) for line in lines if line.strip() and line[0] != "#")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def fetch(port: int, path: str, *, wait: float = 0) -> tuple[int, str, bytes]:
+    """GET over plain http as the TLS-terminating proxy would pass it on; retried for up
+    to `wait` seconds while the server is still starting."""
+    deadline = time.monotonic() + wait
+    while True:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        try:
+            connection.request("GET", path, headers={"X-Forwarded-Proto": "https"})
+            response = connection.getresponse()
+            return response.status, response.getheader("Content-Type", ""), response.read()
+        except ConnectionRefusedError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+        finally:
+            connection.close()
+
+
+@pytest.mark.postgres
+def test_procfile_release_then_web_serve_the_sign_in_page_and_its_stylesheet(
+    production_env, tmp_path
+):
+    """Static files are collected by the release step: without it every page is a 500
+    ("Missing staticfiles manifest entry")."""
+    if connection.vendor != "postgresql":
+        pytest.skip("The release step migrates the test database: PostgreSQL only.")
+    port = free_port()
+    env = {
+        **production_env,
+        # `python` and `gunicorn` are the test run's, as a deploy's are its own.
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "PORT": str(port),
+        "WEB_CONCURRENCY": "1",
+    }
+    commands = procfile()
+    assert "collectstatic" in commands["release"]
+    assert "migrate" in commands["release"]
+
+    release = subprocess.run(  # noqa: S603
+        ["/bin/sh", "-c", commands["release"]],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert release.returncode == 0, release.stdout + release.stderr
+    assert (tmp_path / "var" / "staticfiles" / "staticfiles.json").exists()
+
+    # Served on loopback only, unlike a deploy's 0.0.0.0.
+    assert "--bind 0.0.0.0:$PORT" in commands["web"]
+    web_command = commands["web"].replace("0.0.0.0:", "127.0.0.1:")
+    log_path = tmp_path / "web.log"
+    with log_path.open("w") as log:
+        web = subprocess.Popen(  # noqa: S603
+            ["/bin/sh", "-c", f"exec {web_command}"],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        status, _, body = fetch(port, "/accounts/login/", wait=15)
+        page = body.decode()
+        assert status == 200, f"{status}\n{page[:500]}\n{log_path.read_text()[-3000:]}"
+        stylesheet = re.search(r'<link rel="stylesheet" href="([^"]+)"', page)
+        assert stylesheet, page
+        # The manifest's name for it, with its content hash.
+        assert re.fullmatch(r"/static/css/portal\.[0-9a-f]{12}\.css", stylesheet[1])
+
+        status, content_type, css = fetch(port, stylesheet[1])
+        assert (status, content_type.split(";")[0]) == (200, "text/css")
+        assert css.strip()
+    finally:
+        os.killpg(web.pid, signal.SIGTERM)
+        web.wait(timeout=10)
