@@ -6,8 +6,11 @@ of the worker's consume loop: the worker exits, and exits again at every start w
 file is there. This channel decodes first and sets a file it cannot decode aside in the
 `corrupt_folder` transport option (default: `corrupt` beside `data_folder_in`), with a
 warning naming it, then goes on with the next message. It does so at any time, not only
-at start. Nothing is lost with the file: the outbox relay resends a notification whose
-task never ran.
+at start. The outbox relay resends a notification whose task was in such a file.
+
+The same disk can cut an exchange table (`control_folder/*.exchange`, the bindings
+kombu reads when a worker declares its queues at start): such a table is set aside too,
+and the binding being declared starts a new one.
 
 Selected with Celery's `broker_transport` setting (see `portal/settings.py`), which
 takes precedence over the `filesystem://` scheme of the broker URL.
@@ -39,7 +42,7 @@ EMPTY_FILE_GRACE_SECONDS = 5.0
 
 
 class Channel(filesystem.Channel):
-    """A filesystem channel that sets undecodable message files aside."""
+    """A filesystem channel that sets undecodable message files and tables aside."""
 
     @cached_property
     def corrupt_folder(self) -> Path:
@@ -68,7 +71,11 @@ class Channel(filesystem.Channel):
                 ):
                     raise ValueError("not a kombu message")
             except ValueError as exc:
-                self._set_aside(source, claimed, exc)
+                self._set_aside(
+                    "message file", source, claimed, exc, os.path.basename(claimed),
+                    "Its task did not run: the outbox relay resends notifications, "
+                    "beat runs its tasks again.",
+                )  # fmt: skip
                 continue
             if not self.store_processed:
                 os.remove(claimed)
@@ -87,29 +94,64 @@ class Channel(filesystem.Channel):
         except OSError as exc:
             raise ChannelError(f"Cannot read file {path!r} from queue.") from exc
 
-    def _set_aside(self, source: str, claimed: str, error: Exception) -> None:
+    def _queue_bind(self, exchange: str, routing_key: str, pattern: str, queue: str) -> None:
+        # A worker declares each binding it consumes when it starts, so an exchange table
+        # that cannot be decoded is set aside and this binding starts a new one.
+        self._with_decodable_table(
+            exchange, super()._queue_bind, exchange, routing_key, pattern, queue
+        )
+
+    def _delete(self, queue, exchange, routing_key, pattern, *args, **kwargs) -> None:
+        self._with_decodable_table(
+            exchange, super()._delete, queue, exchange, routing_key, pattern, *args, **kwargs
+        )
+
+    def _with_decodable_table(self, exchange: str, action, *args, **kwargs) -> Any:
+        table = self._exchange_file(exchange)
+        deadline = time.monotonic() + EMPTY_FILE_GRACE_SECONDS
+        while True:
+            try:
+                return action(*args, **kwargs)
+            except ValueError as exc:
+                if _maybe_being_written(str(table)) and time.monotonic() < deadline:
+                    time.sleep(0.1)  # a producer between creating the file and writing it
+                    continue
+                unique = f"{table.name}.{time.time_ns()}"
+                self._set_aside(
+                    "exchange table", str(table), str(table), exc, unique,
+                    "Workers declare their bindings again when they start.",
+                )  # fmt: skip
+                break
+        return action(*args, **kwargs)
+
+    def _set_aside(
+        self, what: str, source: str, current: str, error: Exception, name: str, outcome: str
+    ) -> None:
+        """Move the undecodable file `source` (now at `current`) to the corrupt folder."""
         self.corrupt_folder.mkdir(parents=True, exist_ok=True)
-        target = self.corrupt_folder / os.path.basename(claimed)
+        target = self.corrupt_folder / name
         try:
-            shutil.move(claimed, target)
+            shutil.move(current, target)
         except OSError:
             logger.warning(
-                "Broker message file %s could not be decoded (%s) and could not be moved "
-                "to %s; it was dropped.",
+                "Broker %s %s could not be decoded (%s) nor moved to %s; it was removed. %s",
+                what,
                 source,
                 error,
                 self.corrupt_folder,
+                outcome,
                 exc_info=True,
             )
             with contextlib.suppress(OSError):
-                os.remove(claimed)
+                os.remove(current)
             return
         logger.warning(
-            "Broker message file %s could not be decoded (%s); moved to %s. Its task did "
-            "not run: the outbox relay resends notifications, beat reschedules its tasks.",
+            "Broker %s %s could not be decoded (%s); moved to %s. %s",
+            what,
             source,
             error,
             target,
+            outcome,
         )
 
 

@@ -6,6 +6,7 @@ on a zero-byte or truncated message file, so the worker exits at every start.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
@@ -15,13 +16,18 @@ from pathlib import Path
 
 import pytest
 from kombu import Connection, Consumer, Exchange, Producer, Queue
+from kombu.transport.virtual import BrokerState
+
+from portal import broker
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 QUEUE = Queue("celery", Exchange("celery", type="direct"), routing_key="celery")
 
 
 @pytest.fixture
-def broker_dir(tmp_path) -> Path:
+def broker_dir(tmp_path, monkeypatch) -> Path:
+    # Bindings are remembered per process; each test starts like a fresh worker.
+    monkeypatch.setattr(broker.Transport, "global_state", BrokerState())
     for folder in ("out", "processed", "control"):
         (tmp_path / folder).mkdir()
     return tmp_path
@@ -96,6 +102,29 @@ def test_an_empty_file_still_being_written_is_left_for_a_later_poll(broker_dir):
         assert consume_all(connection) == []
     assert fresh.exists()
     assert not (broker_dir / "corrupt").exists()
+
+
+def test_a_damaged_exchange_table_is_set_aside_and_rebuilt_when_queues_are_declared(
+    broker_dir, caplog
+):
+    table = broker_dir / "control" / "celery.exchange"
+    table.write_bytes(b"")
+    os.utime(table, (time.time() - 60, time.time() - 60))
+    with connect(broker_dir) as connection:
+        with caplog.at_level(logging.WARNING, logger="portal.broker"):
+            Producer(connection).publish(
+                {"hello": "again"}, exchange=QUEUE.exchange, routing_key="celery", declare=[QUEUE]
+            )
+        received = consume_all(connection)
+
+    assert received == [{"hello": "again"}]
+    assert json.loads(table.read_text()) == [["celery", "", "celery"]]
+    [set_aside] = (broker_dir / "corrupt").iterdir()
+    assert set_aside.name.startswith("celery.exchange.")
+    assert set_aside.read_bytes() == b""
+    assert any(
+        f"exchange table {table} could not be decoded" in r.getMessage() for r in caplog.records
+    )
 
 
 def test_the_local_default_broker_uses_the_hardened_transport(tmp_path):

@@ -1,4 +1,5 @@
-"""The local filesystem broker after a full disk: zero-byte and truncated message files.
+"""The local filesystem broker after a full disk: zero-byte and truncated message files,
+and an empty exchange table.
 
 Before, kombu raised `JSONDecodeError` on the first such file and the worker exited at
 every start (honcho then stopped web and beat too). Now the worker sets them aside in
@@ -51,6 +52,10 @@ def test_worker_sets_damaged_broker_files_aside_and_keeps_sending(cluster, invar
 
     broker_dir = Path(cluster.env["PORTAL_VAR_DIR"]) / "broker"
     damaged = damaged_messages(broker_dir / "out")
+    table = broker_dir / "control" / "celery.exchange"
+    table.parent.mkdir(parents=True, exist_ok=True)
+    table.write_bytes(b"")
+    os.utime(table, (time.time() - 3600, time.time() - 3600))
     local = {
         "CELERY_BROKER_URL": "filesystem://",
         "NOTIFICATION_RELAY_GRACE_SECONDS": "1",
@@ -67,9 +72,12 @@ def test_worker_sets_damaged_broker_files_aside_and_keeps_sending(cluster, invar
     assert worker.alive(), worker.output()
     sent = [entry["notification_id"] for entry in cluster.mail("sent")]
     assert sorted(sent) == sorted(notifications)
-    assert sorted(path.name for path in (broker_dir / "corrupt").iterdir()) == sorted(
+    set_aside = sorted(path.name for path in (broker_dir / "corrupt").iterdir())
+    assert [name for name in set_aside if name.endswith(".msg")] == sorted(
         path.name for path in damaged
     )
+    assert [name for name in set_aside if name.startswith("celery.exchange.")]
+    assert f"Broker exchange table {table} could not be decoded" in worker.output()
     assert not any(path.exists() for path in damaged)
     log = worker.output()
     assert "JSONDecodeError" not in log
