@@ -336,9 +336,13 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(BROKER_DIR / "processed"),
         "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
+        # Message files that cannot be decoded (a full disk) are set aside here.
+        "corrupt_folder": str(BROKER_DIR / "corrupt"),
     }
+    # kombu's filesystem transport, except that one damaged file cannot stop the worker.
+    CELERY_BROKER_TRANSPORT = "portal.broker:Transport"
     # kombu does not create its folders.
-    for folder in ("out", "processed", "control"):
+    for folder in ("out", "processed", "control", "corrupt"):
         (BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
