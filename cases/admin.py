@@ -39,6 +39,7 @@ from django.utils.html import format_html
 
 from . import admin_forms, selectors, services
 from .models import Attachment, Case, MessageSource, Notification, Status
+from .text import CleanSearchMixin
 from .views import attachment_file_response
 
 # --- Case list: filters and the paginator ---------------------------------------------
@@ -298,7 +299,7 @@ class NeverDeleteMixin:
 
 
 @admin.register(Case)
-class CaseAdmin(NeverDeleteMixin, admin.ModelAdmin):
+class CaseAdmin(CleanSearchMixin, NeverDeleteMixin, admin.ModelAdmin):
     list_display = [
         "reference_link",
         "subject",
@@ -600,7 +601,7 @@ class CaseAdmin(NeverDeleteMixin, admin.ModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(NeverDeleteMixin, admin.ModelAdmin):
+class NotificationAdmin(CleanSearchMixin, NeverDeleteMixin, admin.ModelAdmin):
     """The outbox across all cases, read-only: what was sent, when, and how it went."""
 
     list_display = [

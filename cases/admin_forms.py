@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.core.exceptions import ValidationError
 
-from .forms import AttachmentsField
+from .forms import AttachmentsField, LineField, TextField
 from .models import InfoRequestKind, Status
 from .selectors import engineers
 
@@ -27,7 +27,7 @@ class AssignForm(WorkbenchActionForm):
 
 class RequestInfoForm(WorkbenchActionForm):
     kind = forms.ChoiceField(label="What do you need?", choices=InfoRequestKind.choices)
-    message = forms.CharField(
+    message = TextField(
         label="Message to the customer",
         widget=forms.Textarea(attrs={"rows": 5}),
         max_length=50_000,
@@ -43,7 +43,7 @@ class RequestInfoForm(WorkbenchActionForm):
 
 
 class ResolveForm(WorkbenchActionForm):
-    message = forms.CharField(
+    message = TextField(
         label="Message to the customer (optional)",
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -52,13 +52,11 @@ class ResolveForm(WorkbenchActionForm):
 
 
 class CloseForm(WorkbenchActionForm):
-    reason = forms.CharField(
-        label="Reason (history only, optional)", required=False, max_length=500
-    )
+    reason = LineField(label="Reason (history only, optional)", required=False, max_length=500)
 
 
 class ReopenForm(WorkbenchActionForm):
-    message = forms.CharField(
+    message = TextField(
         label="Message to the customer (optional)",
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -69,7 +67,7 @@ class ReopenForm(WorkbenchActionForm):
 class ThreadMessageForm(forms.Form):
     """One box, two buttons: a public reply (emailed to the customer) or an internal note."""
 
-    body = forms.CharField(
+    body = TextField(
         label="Message",
         widget=forms.Textarea(attrs={"rows": 6}),
         max_length=50_000,

@@ -7,10 +7,11 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from .models import InboundEmail
+from .text import CleanSearchMixin
 
 
 @admin.register(InboundEmail)
-class InboundEmailAdmin(admin.ModelAdmin):
+class InboundEmailAdmin(CleanSearchMixin, admin.ModelAdmin):
     """Read-only: the record is evidence, written only by `cases.inbound`."""
 
     list_display = [

@@ -7,7 +7,23 @@ from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 
 from .models import Case, InfoRequestKind, Priority
+from .text import clean_line, clean_text
 from .uploads import ALLOWED_EXTENSIONS, verify_uploads
+
+
+class LineField(forms.CharField):
+    """Single-line user text (a subject): see `cases.text.clean_line`."""
+
+    def to_python(self, value):
+        return super().to_python(clean_line(value) if isinstance(value, str) else value)
+
+
+class TextField(forms.CharField):
+    """Multi-line user text (a description, a reply): see `cases.text.clean_text`."""
+
+    def to_python(self, value):
+        # Cleaned before CharField strips, so a body of controls alone counts as empty.
+        return super().to_python(clean_text(value) if isinstance(value, str) else value)
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -40,6 +56,7 @@ class CaseOpenForm(forms.ModelForm):
     class Meta:
         model = Case
         fields = ["subject", "priority", "description"]
+        field_classes = {"subject": LineField, "description": TextField}
         labels = {"description": "Describe the issue"}
         widgets = {"description": forms.Textarea(attrs={"rows": 8})}
         help_texts = {
@@ -54,7 +71,7 @@ class CaseOpenForm(forms.ModelForm):
 
 
 class ReplyForm(forms.Form):
-    body = forms.CharField(
+    body = TextField(
         label="Your reply",
         widget=forms.Textarea(attrs={"rows": 6}),
         max_length=50_000,
@@ -64,7 +81,7 @@ class ReplyForm(forms.Form):
 
 
 class ReopenForm(forms.Form):
-    message = forms.CharField(
+    message = TextField(
         label="What happened? (optional)",
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -82,7 +99,7 @@ class CloseForm(forms.Form):
 
 class ApprovalForm(forms.Form):
     decision = forms.ChoiceField(choices=[("approve", "Approve"), ("decline", "Decline")])
-    comment = forms.CharField(
+    comment = TextField(
         label="Comment (optional)",
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -92,7 +109,7 @@ class ApprovalForm(forms.Form):
 
 class RequestInfoForm(forms.Form):
     kind = forms.ChoiceField(label="What do you need?", choices=InfoRequestKind.choices)
-    message = forms.CharField(
+    message = TextField(
         label="Message to the customer",
         widget=forms.Textarea(attrs={"rows": 5}),
         help_text="Required: the customer sees this in the thread and in the email.",

@@ -652,6 +652,8 @@ class InboundReason(models.TextChoices):
     UNKNOWN_SENDER = "unknown_sender", "Sender is not a portal user"
     NOT_CUSTOMER = "not_customer", "Sender may not act on this case"
     SENDER_MISMATCH = "sender_mismatch", "Sender is not the person the email was sent to"
+    BAD_FROM = "bad_from", "From is not exactly one valid address"
+    NOT_AUTHENTICATED = "not_authenticated", "Sender's domain failed DMARC, or SPF and DKIM"
     AUTO_REPLY = "auto_reply", "Automatic reply or out-of-office"
     BOUNCE = "bounce", "Delivery failure report"
     LOOP = "loop", "Our own email came back (mail loop)"

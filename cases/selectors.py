@@ -16,6 +16,7 @@ from .models import (
     pending_customer_timeout,
     resolved_timeout,
 )
+from .text import clean_line
 
 
 def case_list_for_customer(
@@ -29,7 +30,7 @@ def case_list_for_customer(
     cases = _customer_scope(user=user, organisation=organisation)
     if status:
         cases = cases.filter(status=status)
-    query = query.strip()
+    query = clean_line(query)
     if query:
         pk = Case.pk_from_reference(query)
         cases = cases.filter(

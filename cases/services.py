@@ -33,6 +33,7 @@ from .models import (
     Priority,
     Status,
 )
+from .text import clean_line
 from .uploads import clean_filename
 
 logger = logging.getLogger(__name__)
@@ -192,7 +193,7 @@ def case_open(
     case = Case.objects.create(
         requester=requester,
         organisation_id=membership.organisation_id,
-        subject=subject.strip(),
+        subject=clean_line(subject),
         description=description.strip(),
         priority=priority,
         created_at=now,
@@ -545,7 +546,7 @@ def case_update_details(*, case: Case, engineer, subject: str, priority: int) ->
     The status never changes here. Nothing is written when nothing changed.
     """
     _require_engineer(engineer)
-    subject = subject.strip()
+    subject = clean_line(subject)
     if not subject:
         raise CaseActionError("A case needs a subject.")
     if priority not in Priority.values:

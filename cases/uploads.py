@@ -11,6 +11,8 @@ from django.core.files.uploadedfile import UploadedFile
 from django.template.defaultfilters import filesizeformat
 from django.utils.text import get_valid_filename
 
+from .text import clean_line
+
 # Extension -> (content type, check on the first bytes). Text files must be UTF-8 text;
 # binary types must start with their magic number, so a renamed executable is refused.
 TEXT_TYPES = {
@@ -38,7 +40,7 @@ ALLOWED_EXTENSIONS = sorted({*TEXT_TYPES, *BINARY_TYPES})
 
 def clean_filename(name: str) -> str:
     """The uploader's name made safe to show and to offer back for download."""
-    base = os.path.basename(name.replace("\\", "/"))
+    base = os.path.basename(clean_line(name).replace("\\", "/"))
     base = unicodedata.normalize("NFKC", base)
     try:
         cleaned = get_valid_filename(base)

@@ -25,6 +25,7 @@ from .models import (
     resolved_timeout,
 )
 from .presenters import case_rows
+from .text import clean_line
 
 
 def _case_or_404(request: HttpRequest, reference: str) -> Case:
@@ -63,7 +64,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     if status not in Status.values:
         status = ""
-    query = request.GET.get("q", "")[:100]
+    query = clean_line(request.GET.get("q", ""))[:100]
     membership = getattr(request.user, "membership", None)
     can_view_organisation = bool(membership and membership.can_view_organisation_cases)
     organisation = can_view_organisation and request.GET.get("scope") == "organisation"

@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
+from cases.text import CleanSearchMixin
+
 from .models import Membership, Organisation, User
 
 
@@ -13,7 +15,7 @@ class MembershipInline(admin.StackedInline):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(CleanSearchMixin, BaseUserAdmin):
     ordering = ["email"]
     list_display = ["email", "full_name", "organisation", "is_staff", "is_active"]
     list_filter = ["is_staff", "is_active", "groups", "membership__organisation"]
@@ -55,7 +57,7 @@ class MembershipOfOrganisationInline(admin.TabularInline):
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(admin.ModelAdmin):
+class OrganisationAdmin(CleanSearchMixin, admin.ModelAdmin):
     list_display = ["name", "created_at"]
     search_fields = ["name"]
     inlines = [MembershipOfOrganisationInline]
@@ -66,7 +68,7 @@ class OrganisationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(CleanSearchMixin, admin.ModelAdmin):
     list_display = ["user", "organisation", "can_view_organisation_cases"]
     list_filter = ["can_view_organisation_cases", "organisation"]
     list_select_related = ["user", "organisation"]

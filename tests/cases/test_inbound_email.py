@@ -488,7 +488,7 @@ def test_auto_reply_never_changes_a_case(client, asked_case, headers, reason):
     payload = hooks.postmark_inbound(
         from_email=requester.email,
         to=reply_address(asked_case, requester),
-        subject="Out of office: We need your input",
+        subject="Re: We need your input",  # each header counts on its own
         text="I am out of the office until Monday.",
         headers=headers,
     )
