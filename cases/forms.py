@@ -9,6 +9,9 @@ from django.template.defaultfilters import filesizeformat
 from .models import Case, InfoRequestKind, Priority
 from .uploads import ALLOWED_EXTENSIONS, verify_uploads
 
+# One bound for what a person writes: a description, a reply (web or email), a message.
+MESSAGE_MAX_CHARS = 50_000
+
 
 class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
@@ -35,16 +38,19 @@ class AttachmentsField(forms.FileField):
 
 
 class CaseOpenForm(forms.ModelForm):
+    description = forms.CharField(
+        label="Describe the issue",
+        widget=forms.Textarea(attrs={"rows": 8}),
+        max_length=MESSAGE_MAX_CHARS,
+        help_text="What happened, what you expected, and anything you have tried.",
+    )
     attachments = AttachmentsField(label="Attachments")
 
     class Meta:
         model = Case
         fields = ["subject", "priority", "description"]
-        labels = {"description": "Describe the issue"}
-        widgets = {"description": forms.Textarea(attrs={"rows": 8})}
         help_texts = {
             "priority": "P1 Critical: production down. P4 Low: a question or a minor issue.",
-            "description": "What happened, what you expected, and anything you have tried.",
         }
 
     def __init__(self, *args, **kwargs):
@@ -57,7 +63,7 @@ class ReplyForm(forms.Form):
     body = forms.CharField(
         label="Your reply",
         widget=forms.Textarea(attrs={"rows": 6}),
-        max_length=50_000,
+        max_length=MESSAGE_MAX_CHARS,
         error_messages={"required": "Please write a reply."},
     )
     attachments = AttachmentsField(label="Attachments")
@@ -68,7 +74,7 @@ class ReopenForm(forms.Form):
         label="What happened? (optional)",
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
-        max_length=50_000,
+        max_length=MESSAGE_MAX_CHARS,
     )
 
 
