@@ -30,6 +30,9 @@ class AttachmentsField(forms.FileField):
         )
         super().__init__(*args, **kwargs)
         self.widget.attrs.setdefault("accept", ",".join(ALLOWED_EXTENSIONS))
+        # For the browser's check before sending (static/js/portal.js).
+        self.widget.attrs.setdefault("data-max-files", settings.ATTACHMENT_MAX_FILES)
+        self.widget.attrs.setdefault("data-max-bytes", settings.ATTACHMENT_MAX_BYTES)
 
     def clean(self, data, initial=None):
         files = data if isinstance(data, (list, tuple)) else [data] if data else []
