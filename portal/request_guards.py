@@ -23,9 +23,15 @@ class PrivatePagesMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
+        if user is not None and user.is_authenticated and not _says_no_store(response):
             add_never_cache_headers(response)
         return response
+
+
+def _says_no_store(response: HttpResponse) -> bool:
+    """Responses that already forbid storing (downloads, ping) keep their own header."""
+    directives = response.get("Cache-Control", "").lower().split(",")
+    return "no-store" in {directive.strip() for directive in directives}
 
 
 def upload_request_max_bytes() -> int:
