@@ -16,7 +16,7 @@ from datetime import timedelta
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.contrib.admin.options import ActionLocation
+from django.contrib.admin.options import ActionLocation, IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -45,6 +45,14 @@ from .views import attachment_file_response
 # --- Case list: filters and the paginator ---------------------------------------------
 
 
+def _id_from_query(value: str | None) -> int | None:
+    """A row id typed into a URL, or None: ASCII digits ("²" passes str.isdigit but not
+    int()) and within PostgreSQL's bigint."""
+    if value and value.isascii() and value.isdigit() and len(value) <= 18:
+        return int(value)
+    return None
+
+
 class AssigneeFilter(admin.SimpleListFilter):
     title = "assignee"
     parameter_name = "assignee"
@@ -63,8 +71,12 @@ class AssigneeFilter(admin.SimpleListFilter):
             return queryset.filter(assignee=request.user)
         if value == "unassigned":
             return queryset.filter(assignee__isnull=True)
-        if value and value.isdigit():
-            return queryset.filter(assignee_id=int(value))
+        if value:
+            user_id = _id_from_query(value)
+            if user_id is None:
+                # Django's answer to a bad filter value: the list again without filters.
+                raise IncorrectLookupParameters(f"Not an assignee: {value!r}")
+            return queryset.filter(assignee_id=user_id)
         return queryset
 
 
@@ -85,8 +97,9 @@ class OrganisationFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         value = (self.value() or "").strip()
-        if value.isdigit():
-            return queryset.filter(organisation_id=int(value))
+        organisation_id = _id_from_query(value)
+        if organisation_id is not None:
+            return queryset.filter(organisation_id=organisation_id)
         if value:
             return queryset.filter(organisation__name__icontains=value)
         return queryset
@@ -109,6 +122,8 @@ class WaitingOnCustomerFilter(admin.SimpleListFilter):
     title = "waiting on customer"
     parameter_name = "waiting_days"
     DAYS = (1, 3, 7, 10)
+    # Beyond this, "now minus the days" would leave the calendar.
+    MAX_DAYS = 36_500
 
     def lookups(self, request, model_admin):
         return [
@@ -117,8 +132,11 @@ class WaitingOnCustomerFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         value = self.value()
-        if value and value.isdigit():
-            waiting_since = timezone.now() - timedelta(days=int(value))
+        if value:
+            days = _id_from_query(value)
+            if days is None or days > self.MAX_DAYS:
+                raise IncorrectLookupParameters(f"Not a number of days: {value!r}")
+            waiting_since = timezone.now() - timedelta(days=days)
             return queryset.filter(
                 status=Status.PENDING_CUSTOMER, pending_since__lte=waiting_since
             )
@@ -592,9 +610,12 @@ class CaseAdmin(CleanSearchMixin, NeverDeleteMixin, admin.ModelAdmin):
     ) -> FileResponse:
         if not self.has_view_permission(request):
             raise PermissionDenied
-        attachment = Attachment.objects.filter(
-            pk=attachment_id, message__case_id=unquote(object_id)
-        ).first()
+        case_id = _id_from_query(unquote(object_id))
+        attachment = (
+            Attachment.objects.filter(pk=attachment_id, message__case_id=case_id).first()
+            if case_id is not None
+            else None
+        )
         if attachment is None:
             raise Http404("No such attachment.")
         return attachment_file_response(attachment)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.core.exceptions import ValidationError
 
-from .forms import AttachmentsField, LineField, TextField
+from .forms import MESSAGE_MAX_CHARS, AttachmentsField, LineField, TextField
 from .models import InfoRequestKind, Status
 from .selectors import engineers
 
@@ -30,7 +30,7 @@ class RequestInfoForm(WorkbenchActionForm):
     message = TextField(
         label="Message to the customer",
         widget=forms.Textarea(attrs={"rows": 5}),
-        max_length=50_000,
+        max_length=MESSAGE_MAX_CHARS,
         help_text="Required: the customer sees it in the thread and in the email.",
         error_messages={"required": "Write the message to the customer saying what you need."},
     )
@@ -47,7 +47,7 @@ class ResolveForm(WorkbenchActionForm):
         label="Message to the customer (optional)",
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        max_length=50_000,
+        max_length=MESSAGE_MAX_CHARS,
     )
 
 
@@ -60,7 +60,7 @@ class ReopenForm(WorkbenchActionForm):
         label="Message to the customer (optional)",
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        max_length=50_000,
+        max_length=MESSAGE_MAX_CHARS,
     )
 
 
@@ -70,7 +70,7 @@ class ThreadMessageForm(forms.Form):
     body = TextField(
         label="Message",
         widget=forms.Textarea(attrs={"rows": 6}),
-        max_length=50_000,
+        max_length=MESSAGE_MAX_CHARS,
         error_messages={"required": "Write a message."},
     )
     attachments = AttachmentsField(label="Attachments (public replies only)")

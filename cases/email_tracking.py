@@ -50,7 +50,7 @@ def _find(event) -> Notification | None:
     notifications = Notification.objects.select_for_update().select_related("case")
     metadata = event.metadata or {}
     notification_id = str(metadata.get("notification_id", "")).strip()
-    if notification_id.isdigit():
+    if notification_id.isascii() and notification_id.isdigit() and len(notification_id) <= 18:
         found = notifications.filter(pk=int(notification_id)).first()
         if found is not None:
             return found

@@ -10,6 +10,9 @@ from .models import Case, InfoRequestKind, Priority
 from .text import clean_line, clean_text
 from .uploads import ALLOWED_EXTENSIONS, verify_uploads
 
+# One bound for what a person writes: a description, a reply (web or email), a message.
+MESSAGE_MAX_CHARS = 50_000
+
 
 class LineField(forms.CharField):
     """Single-line user text (a subject): see `cases.text.clean_line`."""
@@ -43,6 +46,9 @@ class AttachmentsField(forms.FileField):
         )
         super().__init__(*args, **kwargs)
         self.widget.attrs.setdefault("accept", ",".join(ALLOWED_EXTENSIONS))
+        # For the browser's check before sending (static/js/portal.js).
+        self.widget.attrs.setdefault("data-max-files", settings.ATTACHMENT_MAX_FILES)
+        self.widget.attrs.setdefault("data-max-bytes", settings.ATTACHMENT_MAX_BYTES)
 
     def clean(self, data, initial=None):
         files = data if isinstance(data, (list, tuple)) else [data] if data else []
@@ -51,17 +57,20 @@ class AttachmentsField(forms.FileField):
 
 
 class CaseOpenForm(forms.ModelForm):
+    description = TextField(
+        label="Describe the issue",
+        widget=forms.Textarea(attrs={"rows": 8}),
+        max_length=MESSAGE_MAX_CHARS,
+        help_text="What happened, what you expected, and anything you have tried.",
+    )
     attachments = AttachmentsField(label="Attachments")
 
     class Meta:
         model = Case
         fields = ["subject", "priority", "description"]
-        field_classes = {"subject": LineField, "description": TextField}
-        labels = {"description": "Describe the issue"}
-        widgets = {"description": forms.Textarea(attrs={"rows": 8})}
+        field_classes = {"subject": LineField}
         help_texts = {
             "priority": "P1 Critical: production down. P4 Low: a question or a minor issue.",
-            "description": "What happened, what you expected, and anything you have tried.",
         }
 
     def __init__(self, *args, **kwargs):
@@ -74,7 +83,7 @@ class ReplyForm(forms.Form):
     body = TextField(
         label="Your reply",
         widget=forms.Textarea(attrs={"rows": 6}),
-        max_length=50_000,
+        max_length=MESSAGE_MAX_CHARS,
         error_messages={"required": "Please write a reply."},
     )
     attachments = AttachmentsField(label="Attachments")
@@ -85,7 +94,7 @@ class ReopenForm(forms.Form):
         label="What happened? (optional)",
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
-        max_length=50_000,
+        max_length=MESSAGE_MAX_CHARS,
     )
 
 

@@ -301,7 +301,8 @@ class Case(FSMModelMixin, UndeletableModel):
         text = reference.strip().upper()
         if text.startswith(cls.REFERENCE_PREFIX):
             text = text[len(cls.REFERENCE_PREFIX) :]
-        if not text.isdigit() or len(text) > 18:
+        # isascii: str.isdigit() also accepts "²", which int() refuses.
+        if not (text.isascii() and text.isdigit()) or len(text) > 18:
             return None
         pk = int(text) - cls.REFERENCE_OFFSET
         return pk if pk > 0 else None

@@ -1,20 +1,38 @@
-from django.urls import path
+import re
+
+from django.urls import path, register_converter
 
 from . import views
+from .models import Case
+
+
+class ReferenceConverter:
+    """`CS-1042` (any case) or `1042`: ASCII digits only, as `Case.pk_from_reference` reads."""
+
+    regex = f"(?i:{re.escape(Case.REFERENCE_PREFIX)})?[0-9]+"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(ReferenceConverter, "reference")
 
 app_name = "cases"
 
 urlpatterns = [
     path("", views.case_list, name="list"),
     path("new/", views.case_open, name="new"),
-    path("<str:reference>/", views.case_detail, name="detail"),
-    path("<str:reference>/reply/", views.case_reply, name="reply"),
-    path("<str:reference>/approval/", views.case_answer_approval, name="approval"),
-    path("<str:reference>/resolve/", views.case_mark_resolved, name="mark_resolved"),
-    path("<str:reference>/close/", views.case_close, name="close"),
-    path("<str:reference>/reopen/", views.case_reopen, name="reopen"),
+    path("<reference:reference>/", views.case_detail, name="detail"),
+    path("<reference:reference>/reply/", views.case_reply, name="reply"),
+    path("<reference:reference>/approval/", views.case_answer_approval, name="approval"),
+    path("<reference:reference>/resolve/", views.case_mark_resolved, name="mark_resolved"),
+    path("<reference:reference>/close/", views.case_close, name="close"),
+    path("<reference:reference>/reopen/", views.case_reopen, name="reopen"),
     path(
-        "<str:reference>/attachments/<int:attachment_id>/",
+        "<reference:reference>/attachments/<int:attachment_id>/",
         views.attachment_download,
         name="attachment",
     ),

@@ -242,12 +242,14 @@ def case_reply(request: HttpRequest, reference: str) -> HttpResponse:
         )
         return _refused(request, case, error, typed=body)
     try:
-        services.case_reply(
+        message = services.case_reply(
             case=case, author=request.user, body=body, attachments=form.cleaned_data["attachments"]
         )
     except services.CaseActionError as error:
         return _refused(request, case, error, typed=body, reply_form=form)
-    case.refresh_from_db()
+    # The case as the service left it. Not refresh_from_db(): django-fsm unprotects the
+    # status field (shared by every thread) while it runs, failing concurrent requests.
+    case = message.case
     messages.success(
         request, f"Your reply has been added to the case. Status: {case.get_status_display()}."
     )

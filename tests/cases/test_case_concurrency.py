@@ -294,3 +294,44 @@ def test_two_sweeps_close_each_case_exactly_once_with_one_notification():
     assert Case.objects.get(pk=not_due.pk).status == Status.PENDING_CUSTOMER
     # A third sweep afterwards finds nothing left to do.
     assert close_stale_cases() == []
+
+
+# --- Many customers replying on the web at once ----------------------------------------
+
+
+def test_many_replies_posted_at_once_are_all_saved_and_none_fails():
+    """Eight customers' browsers replying together, as on a threaded server.
+
+    Re-reading a case with `refresh_from_db` briefly unprotects the status field for
+    every thread (django-fsm keeps that flag on the shared field), so a reply racing
+    another one used to fail after it was saved.
+    """
+    from django.test import Client
+
+    threads, replies_each = 8, 15
+    # Two customers' browsers per case: the replies also queue on the row lock.
+    cases = [CaseFactory(in_progress=True) for _ in range(threads // 2)]
+
+    def replying(case: Case, browser: int) -> Callable[[], list[int]]:
+        def run() -> list[int]:
+            client = Client()
+            client.force_login(case.requester)
+            codes = []
+            for n in range(replies_each):
+                response = client.post(
+                    f"/cases/{case.reference}/reply/", {"body": f"Reply {browser}.{n}"}
+                )
+                codes.append(response.status_code)
+            return codes
+
+        return run
+
+    outcomes = in_parallel(*(replying(cases[i // 2], i) for i in range(threads)))
+
+    for outcome in outcomes:
+        assert outcome.error is None, outcome.error
+        assert outcome.value == [302] * replies_each
+    assert Message.objects.filter(case__in=cases).count() == threads * replies_each
+    assert {case.status for case in Case.objects.filter(pk__in=[c.pk for c in cases])} == {
+        Status.IN_PROGRESS
+    }

@@ -111,3 +111,23 @@ def test_subject_and_description_with_markup_render_inert(client, customer):
     assert "<script>alert(1)" not in content and "<img src=x" not in content
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in content
     assert "&lt;img src=x onerror=alert(2)&gt;" in content
+
+
+def test_description_has_the_same_limit_as_a_reply_and_longer_is_refused_keeping_the_text(
+    client, customer
+):
+    from cases.forms import MESSAGE_MAX_CHARS, CaseOpenForm, ReplyForm
+    from cases.inbound import REPLY_MAX_CHARS
+
+    assert CaseOpenForm().fields["description"].max_length == MESSAGE_MAX_CHARS
+    assert ReplyForm().fields["body"].max_length == MESSAGE_MAX_CHARS == REPLY_MAX_CHARS
+    client.force_login(customer)
+
+    too_long = client.post("/cases/new/", {**FORM, "description": "x" * (MESSAGE_MAX_CHARS + 1)})
+    at_limit = client.post("/cases/new/", {**FORM, "description": "y" * MESSAGE_MAX_CHARS})
+
+    assert too_long.status_code == 200
+    assert f"at most {MESSAGE_MAX_CHARS} characters" in too_long.content.decode()
+    assert 'value="VPN drops every hour"' in too_long.content.decode()
+    assert at_limit.status_code == 302
+    assert Case.objects.get().description == "y" * MESSAGE_MAX_CHARS
