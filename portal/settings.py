@@ -185,6 +185,8 @@ LANGUAGE_CODE = "en-gb"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
+# Times in the admin as on the portal's pages (portal/timefmt.py).
+FORMAT_MODULE_PATH = ["portal.formats"]
 
 # --- Static files and uploads ---------------------------------------------------------
 
