@@ -18,3 +18,13 @@ document.addEventListener("DOMContentLoaded", function () {
     focusOutcome();
   }
 });
+// A link in the error summary puts the cursor in its field, not just scrolls to it.
+document.addEventListener("click", function (event) {
+  var link = event.target.closest && event.target.closest("[data-error-summary] a[href^='#']");
+  var field = link && document.getElementById(link.getAttribute("href").slice(1));
+  if (field) {
+    event.preventDefault();
+    field.scrollIntoView({ block: "center" });
+    field.focus();
+  }
+});
