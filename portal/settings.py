@@ -230,9 +230,8 @@ CASES_PER_PAGE = env_int("CASES_PER_PAGE", 25)
 
 # --- Email ----------------------------------------------------------------------------
 
-EMAIL_BACKEND_PATH = os.environ.get(
-    "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
-)
+# Locally, emails are printed readable (the worker's output under `make run`).
+EMAIL_BACKEND_PATH = os.environ.get("EMAIL_BACKEND") or "portal.mail.ReadableConsoleBackend"
 MAILERS = {"default": {"BACKEND": EMAIL_BACKEND_PATH, "OPTIONS": {}}}
 if EMAIL_BACKEND_PATH.endswith("filebased.EmailBackend"):
     MAILERS["default"]["OPTIONS"]["file_path"] = os.environ.get(
@@ -264,7 +263,10 @@ if CASE_EMAIL_REPLY_TO_CLOSED not in {"reopen", "new_case"}:
 
 # --- Celery ---------------------------------------------------------------------------
 
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
+# A host name, though the filesystem transport ignores it: without one kombu warns
+# "No hostname was supplied" every time a connection is cloned (every publish).
+DEFAULT_BROKER_URL = "filesystem://localhost/"
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or DEFAULT_BROKER_URL
 if CELERY_BROKER_URL.startswith("filesystem://"):
     BROKER_DIR = VAR_DIR / "broker"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
