@@ -43,6 +43,13 @@ run: install
 	SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)} PATH="$(CURDIR)/$(BIN):$$PATH" \
 		$(BIN)/honcho -f Procfile.dev start -p $(PORT)
 
+## reset-demo: fresh demo data (every table emptied, the page cache too, then seed_demo)
+reset-demo: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py flush --noinput
+	$(BIN)/python manage.py shell -c "from django.core.cache import cache; cache.clear()"
+	$(BIN)/python manage.py seed_demo
+
 ## test: the whole suite on PostgreSQL and Redis (started if they are down), browser included
 test: install services browser vnu
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) TEST_CACHE_URL=$(TEST_CACHE_URL) \

@@ -288,6 +288,8 @@ else:
         "socket_connect_timeout": 2,
     }
 CELERY_TASK_IGNORE_RESULT = True
+# The worker prints emails locally (portal.mail): they are output, not warnings.
+CELERY_WORKER_REDIRECT_STDOUTS_LEVEL = "INFO"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
