@@ -246,7 +246,7 @@ class Case(FSMModelMixin, UndeletableModel):
     closed_at = models.DateTimeField(null=True, blank=True)
     # Closed by the scheduler because nobody answered a Pending Customer question: the
     # pages say so instead of the Closed status's usual meaning.
-    closed_for_no_reply = models.BooleanField(default=False)
+    closed_for_no_reply = models.BooleanField(default=False, db_default=False)
     # Set when a Pending Customer question bounced: the case must not close silently.
     auto_close_held_reason = models.CharField(max_length=200, blank=True)
     # A reply by email to a closed case may start a new case (CASE_EMAIL_REPLY_TO_CLOSED).

@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="case",
             name="closed_for_no_reply",
-            field=models.BooleanField(default=False),
+            field=models.BooleanField(default=False, db_default=False),
         ),
         migrations.RunPython(mark_cases_closed_for_no_reply, migrations.RunPython.noop),
     ]
