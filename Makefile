@@ -16,7 +16,7 @@ TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 # Integration tests of the page cache on Redis (the rest of the suite caches in memory).
 TEST_CACHE_URL ?= redis://127.0.0.1:6379/12
 
-.PHONY: install run test test-sqlite services browser bench faults lint check-deploy clean
+.PHONY: install run reset-demo test test-sqlite services browser vnu bench faults lint check-deploy clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The W3C Nu HTML Checker for tests/test_valid_html.py: the npm package pinned in
+# package-lock.json, and Java to run it.
+VNU_JAR := node_modules/vnu-jar/build/dist/vnu.jar
+$(VNU_JAR): package.json package-lock.json
+	bash scripts/ensure-vnu-tools.sh
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(VNU_JAR)
+
+vnu: $(VNU_JAR)
+
 ## run: migrate, seed the demo data, then web + worker + beat on http://127.0.0.1:$(PORT)
 run: install
 	$(BIN)/python manage.py migrate --noinput
@@ -33,13 +43,20 @@ run: install
 	SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)} PATH="$(CURDIR)/$(BIN):$$PATH" \
 		$(BIN)/honcho -f Procfile.dev start -p $(PORT)
 
+## reset-demo: fresh demo data (every table emptied, the page cache too, then seed_demo)
+reset-demo: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py flush --noinput
+	$(BIN)/python manage.py shell -c "from django.core.cache import cache; cache.clear()"
+	$(BIN)/python manage.py seed_demo
+
 ## test: the whole suite on PostgreSQL and Redis (started if they are down), browser included
-test: install services browser
+test: install services browser vnu
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) TEST_CACHE_URL=$(TEST_CACHE_URL) \
 		$(BIN)/pytest -n 2 --dist loadgroup
 
 ## test-sqlite: the suite on the embedded defaults (SQLite), no services needed
-test-sqlite: install
+test-sqlite: install vnu
 	$(BIN)/pytest -n 2 --dist loadgroup -m "not postgres and not integration"
 
 ## faults: only the fault scenarios (real worker, beat and a private Redis on :6391)
@@ -68,4 +85,4 @@ lint: install
 	$(BIN)/ruff format --check .
 
 clean:
-	rm -rf $(VENV) var db.sqlite3
+	rm -rf $(VENV) var db.sqlite3 node_modules

@@ -116,6 +116,11 @@ class Actor(models.TextChoices):
     SCHEDULER = "scheduler", "Scheduler"
 
 
+def closed_for_no_reply_text() -> str:
+    """What a case closed for want of a reply says instead of "archived after resolution"."""
+    return f"Closed: no reply within {settings.CASE_PENDING_CUSTOMER_AUTO_CLOSE_DAYS} days"
+
+
 def pending_customer_timeout() -> timedelta:
     return timedelta(days=settings.CASE_PENDING_CUSTOMER_AUTO_CLOSE_DAYS)
 
@@ -239,6 +244,9 @@ class Case(FSMModelMixin, UndeletableModel):
     pending_since = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Closed by the scheduler because nobody answered a Pending Customer question: the
+    # pages say so instead of the Closed status's usual meaning.
+    closed_for_no_reply = models.BooleanField(default=False, db_default=False)
     # Set when a Pending Customer question bounced: the case must not close silently.
     auto_close_held_reason = models.CharField(max_length=200, blank=True)
     # A reply by email to a closed case may start a new case (CASE_EMAIL_REPLY_TO_CLOSED).
@@ -405,6 +413,7 @@ class Case(FSMModelMixin, UndeletableModel):
     def close(self) -> None:
         self._leave_pending_customer()
         self.closed_at = timezone.now()
+        self.closed_for_no_reply = False
 
     @transition(
         field=status,
@@ -414,6 +423,7 @@ class Case(FSMModelMixin, UndeletableModel):
         conditions=[auto_close_is_due],
     )
     def auto_close(self) -> None:
+        self.closed_for_no_reply = self.status == Status.PENDING_CUSTOMER
         self._leave_pending_customer()
         self.closed_at = timezone.now()
 
@@ -426,6 +436,7 @@ class Case(FSMModelMixin, UndeletableModel):
     def reopen(self) -> str:
         self.resolved_at = None
         self.closed_at = None
+        self.closed_for_no_reply = False
         engineer = self.original_engineer
         if engineer is not None and engineer.is_support_engineer:
             self.assignee = engineer

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 
 from django.urls import reverse
-from django.utils import timezone
+
+from portal import timefmt
 
 from .models import (
     CUSTOMER_RESOLVABLE_STATUSES,
@@ -23,17 +23,11 @@ from .models import (
     Priority,
     Status,
     auto_close_deadline,
+    closed_for_no_reply_text,
 )
 
 PRIORITY_LABELS = dict(Priority.choices)
 INFO_REQUEST_LABELS = dict(InfoRequestKind.choices)
-
-
-def _display(moment: datetime, *, with_time: bool = True) -> str:
-    """`28 Nov 2026, 14:05` in the portal's time zone (as the `date` filter shows it)."""
-    local = timezone.localtime(moment)
-    text = f"{local.day} {local:%b %Y}"
-    return f"{text}, {local:%H:%M}" if with_time else text
 
 
 def _name(full_name: str | None, email: str | None) -> str:
@@ -61,6 +55,7 @@ class CaseRow:
     is_approval: bool
     auto_close_iso: str
     auto_close_display: str
+    closed_note: str  # why a Closed case closed, when that is not the usual meaning
 
 
 def case_rows(values: Iterable[dict], *, user, organisation: bool) -> list[CaseRow]:
@@ -89,8 +84,8 @@ def case_rows(values: Iterable[dict], *, user, organisation: bool) -> list[CaseR
                 priority_label=PRIORITY_LABELS[case["priority"]],
                 url=detail_url.replace(placeholder, reference),
                 mark_resolved_url=resolve_url.replace(placeholder, reference),
-                updated_iso=case["last_activity_at"].isoformat(),
-                updated_display=_display(case["last_activity_at"]),
+                updated_iso=timefmt.iso(case["last_activity_at"]),
+                updated_display=timefmt.display(case["last_activity_at"]),
                 opened_by=_name(case["requester__full_name"], case["requester__email"])
                 if organisation and case["requester_id"] != user.pk
                 else "",
@@ -104,8 +99,9 @@ def case_rows(values: Iterable[dict], *, user, organisation: bool) -> list[CaseR
                 if is_pending
                 else "",
                 is_approval=is_pending and case["info_request_kind"] == InfoRequestKind.APPROVAL,
-                auto_close_iso=deadline.isoformat() if deadline else "",
-                auto_close_display=_display(deadline, with_time=False) if deadline else "",
+                auto_close_iso=timefmt.iso(deadline),
+                auto_close_display=timefmt.display(deadline),
+                closed_note=closed_for_no_reply_text() if case["closed_for_no_reply"] else "",
             )
         )
     return rows

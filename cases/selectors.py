@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Case as DbCase
+from django.db.models import Count, Prefetch, Q, QuerySet, Value, When
 
 from .models import (
     Actor,
@@ -18,25 +19,41 @@ from .models import (
 )
 from .text import clean_line
 
+# My Cases' own filters beside the statuses: the default shows every case still in play.
+ACTIVE = "active"
+ALL = "all"
+ACTIVE_STATUSES = [value for value in Status.values if value != Status.CLOSED]
+
 
 def case_list_for_customer(
     *, user, status: str | None = None, query: str = "", organisation: bool = False
 ) -> QuerySet[Case]:
     """The cases a customer follows, newest activity first.
 
-    `organisation=True` widens the list to colleagues' cases where the member may see
-    them; otherwise only the cases the user opened.
+    `status` is a status, `ACTIVE` (all but Closed) or `ALL` (active ones first, then
+    Closed). `organisation=True` widens the list to colleagues' cases where the member
+    may see them; otherwise only the cases the user opened.
     """
-    cases = _customer_scope(user=user, organisation=organisation)
-    if status:
+    cases = _search(_customer_scope(user=user, organisation=organisation), query)
+    if status == ACTIVE:
+        cases = cases.filter(status__in=ACTIVE_STATUSES)
+    elif status == ALL:
+        closed_last = When(status=Status.CLOSED, then=Value(1))
+        return cases.order_by(DbCase(closed_last, default=Value(0)), "-last_activity_at", "-id")
+    elif status:
         cases = cases.filter(status=status)
-    query = clean_line(query)
-    if query:
-        pk = Case.pk_from_reference(query)
-        cases = cases.filter(
-            Q(subject__icontains=query) | Q(pk=pk) if pk else Q(subject__icontains=query)
-        )
     return cases.order_by("-last_activity_at", "-id")
+
+
+def _search(cases: QuerySet[Case], query: str) -> QuerySet[Case]:
+    """By reference (`CS-1042` or `1042`) or a part of the subject."""
+    query = clean_line(query)
+    if not query:
+        return cases
+    pk = Case.pk_from_reference(query)
+    return cases.filter(
+        Q(subject__icontains=query) | Q(pk=pk) if pk else Q(subject__icontains=query)
+    )
 
 
 # What one row of My Cases shows (see cases.presenters.case_rows).
@@ -55,6 +72,7 @@ CASE_ROW_FIELDS = (
     "pending_since",
     "resolved_at",
     "auto_close_held_reason",
+    "closed_for_no_reply",
     "last_activity_at",
 )
 
@@ -77,8 +95,11 @@ def _customer_scope(*, user, organisation: bool) -> QuerySet[Case]:
     return Case.objects.filter(requester=user)
 
 
-def case_status_counts_for_customer(*, user, organisation: bool = False) -> dict[str, int]:
-    cases = _customer_scope(user=user, organisation=organisation)
+def case_status_counts_for_customer(
+    *, user, organisation: bool = False, query: str = ""
+) -> dict[str, int]:
+    """Cases per status, among those matching the search (the tabs follow it)."""
+    cases = _search(_customer_scope(user=user, organisation=organisation), query)
     # COUNT(*), not COUNT(id): the (requester, status, ...) index alone answers it.
     counts = {
         row["status"]: row["n"] for row in cases.values("status").annotate(n=Count("*")).order_by()

@@ -628,6 +628,7 @@ AUTO_CLOSE_FIELDS = [
     "pending_since",
     "auto_close_held_reason",
     "closed_at",
+    "closed_for_no_reply",
     "last_activity_at",
     "updated_at",
 ]

@@ -21,6 +21,7 @@ from .models import (
     Case,
     InfoRequestKind,
     Status,
+    closed_for_no_reply_text,
     pending_customer_timeout,
     resolved_timeout,
 )
@@ -62,8 +63,8 @@ def _case_actions(case: Case) -> dict[str, bool]:
 @require_GET
 def case_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
-    if status not in Status.values:
-        status = ""
+    if status not in (*Status.values, selectors.ALL):
+        status = ""  # the default: the active cases
     query = clean_line(request.GET.get("q", ""))[:100]
     membership = getattr(request.user, "membership", None)
     can_view_organisation = bool(membership and membership.can_view_organisation_cases)
@@ -90,22 +91,43 @@ def case_list(request: HttpRequest) -> HttpResponse:
             request,
         ),
     )
-    return render(request, "cases/case_list.html", {"main": main})
+    title = _case_list_title(status=status, query=query, organisation=organisation)
+    return render(request, "cases/case_list.html", {"main": main, "title": title})
+
+
+def _filter_label(status: str) -> str:
+    if status == selectors.ALL:
+        return "All cases"
+    return Status(status).label if status else "Active cases"
+
+
+def _case_list_title(*, status: str, query: str, organisation: bool) -> str:
+    """The page title names what the list shows: a screen reader announces it first."""
+    parts = [_filter_label(status)]
+    if query.strip():
+        parts.insert(0, f"Search “{query.strip()}”")
+    parts.append("My organisation's cases" if organisation else "My Cases")
+    return " · ".join(parts)
 
 
 def _case_list_context(
     request: HttpRequest, *, status: str, query: str, organisation: bool, can_view_organisation
 ) -> dict:
     cases = selectors.case_rows_for_customer(
-        user=request.user, status=status or None, query=query, organisation=organisation
+        user=request.user,
+        status=status or selectors.ACTIVE,
+        query=query,
+        organisation=organisation,
     )
+    # One query for every tab's count, following the search like the list does.
     counts = selectors.case_status_counts_for_customer(
-        user=request.user, organisation=organisation
+        user=request.user, organisation=organisation, query=query
     )
+    active = sum(counts[value] for value in selectors.ACTIVE_STATUSES)
+    total = sum(counts.values())
     paginator = Paginator(cases, settings.CASES_PER_PAGE)
-    if not query.strip():
-        # The status counts already say how many rows the list has: no second COUNT.
-        paginator.count = counts[status] if status else sum(counts.values())
+    # The counts already say how many rows the list has: no second COUNT.
+    paginator.count = total if status == selectors.ALL else counts[status] if status else active
     page = paginator.get_page(request.GET.get("page"))
     # Pagination links keep the filters; `page` is appended by the include.
     filters = QueryDict(mutable=True)
@@ -126,15 +148,13 @@ def _case_list_context(
         "organisation": organisation,
         "can_view_organisation": can_view_organisation,
         "counts": counts,
-        "total": sum(counts.values()),
+        "active": active,
+        "total": total,
+        "all": selectors.ALL,
+        "filter_label": _filter_label(status),
+        # Pending Customer keeps the spec's name; the banner says it needs a reply.
         "tabs": [
-            {
-                "value": value,
-                "label": "Needs your reply"
-                if value == Status.PENDING_CUSTOMER
-                else Status(value).label,
-                "count": counts[value],
-            }
+            {"value": value, "label": Status(value).label, "count": counts[value]}
             for value in Status.values
         ],
         "needs_reply": counts[Status.PENDING_CUSTOMER],
@@ -163,13 +183,17 @@ def case_open(request: HttpRequest) -> HttpResponse:
 
 
 def _detail_context(request: HttpRequest, case: Case, **forms) -> dict:
+    refused = [form for form in forms.values() if form is not None and form.errors]
     return {
+        # The refused form, summed up at the top of the page with links to its fields.
+        "error_form": refused[0] if refused else None,
         "case": case,
         "info": case.status_info,
         # Lazy: the template renders the thread from cache while it has not changed.
         "thread": selectors.case_public_thread(case=case),
         "question": selectors.case_open_question(case=case),
         "opened_by_colleague": case.requester_id != request.user.pk,
+        "closed_note": closed_for_no_reply_text() if case.closed_for_no_reply else "",
         "history": selectors.case_history(case=case),
         "reply_form": forms.get("reply_form") or ReplyForm(),
         "reopen_form": forms.get("reopen_form") or ReopenForm(),
@@ -197,7 +221,9 @@ def _case_page(request: HttpRequest, case: Case, *, status: int = 200, **forms) 
         main = page_cache.page_part(
             request, "case", case.pk, case.updated_at.isoformat(), render=render_main
         )
-    return render(request, "cases/case_detail.html", {"case": case, "main": main}, status=status)
+    refused = any(form is not None and form.errors for form in forms.values())
+    context = {"case": case, "main": main, "refused": refused}
+    return render(request, "cases/case_detail.html", context, status=status)
 
 
 @login_required

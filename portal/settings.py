@@ -226,6 +226,8 @@ LANGUAGE_CODE = "en-gb"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
+# Times in the admin as on the portal's pages (portal/timefmt.py).
+FORMAT_MODULE_PATH = ["portal.formats"]
 
 # --- Static files and uploads ---------------------------------------------------------
 
@@ -269,9 +271,8 @@ CASES_PER_PAGE = env_int("CASES_PER_PAGE", 25)
 
 # --- Email ----------------------------------------------------------------------------
 
-EMAIL_BACKEND_PATH = (
-    os.environ.get("EMAIL_BACKEND") or "django.core.mail.backends.console.EmailBackend"
-)
+# Locally, emails are printed readable (the worker's output under `make run`).
+EMAIL_BACKEND_PATH = os.environ.get("EMAIL_BACKEND") or "portal.mail.ReadableConsoleBackend"
 MAILERS = {"default": {"BACKEND": EMAIL_BACKEND_PATH, "OPTIONS": {}}}
 if EMAIL_BACKEND_PATH.endswith("filebased.EmailBackend"):
     MAILERS["default"]["OPTIONS"]["file_path"] = os.environ.get(
@@ -298,6 +299,7 @@ MAILGUN_WEBHOOK_MAX_AGE_SECONDS = env_int("MAILGUN_WEBHOOK_MAX_AGE_SECONDS", 300
 # Backends that send nothing: fine on a laptop, silent loss of every email (password
 # resets included) in production.
 DEVELOPMENT_EMAIL_BACKENDS = {
+    "portal.mail.ReadableConsoleBackend",
     "django.core.mail.backends.console.EmailBackend",
     "django.core.mail.backends.locmem.EmailBackend",
     "django.core.mail.backends.filebased.EmailBackend",
@@ -329,7 +331,10 @@ if CASE_EMAIL_REPLY_TO_CLOSED not in {"reopen", "new_case"}:
 
 # --- Celery ---------------------------------------------------------------------------
 
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
+# A host name, though the filesystem transport ignores it: without one kombu warns
+# "No hostname was supplied" every time a connection is cloned (every publish).
+DEFAULT_BROKER_URL = "filesystem://localhost/"
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or DEFAULT_BROKER_URL
 if CELERY_BROKER_URL.startswith("filesystem://"):
     BROKER_DIR = VAR_DIR / "broker"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -355,6 +360,8 @@ else:
         "socket_connect_timeout": 2,
     }
 CELERY_TASK_IGNORE_RESULT = True
+# The worker prints emails locally (portal.mail): they are output, not warnings.
+CELERY_WORKER_REDIRECT_STDOUTS_LEVEL = "INFO"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

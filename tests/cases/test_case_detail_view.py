@@ -107,7 +107,8 @@ def test_running_clock_shows_the_automatic_close_date(
     content = page_of(client, case)
 
     assert f"{sentence}, this case closes automatically on" in content
-    assert '<time datetime="2026-05-11T08:30:00+00:00">11 May 2026, 08:30 UTC</time>' in content
+    expected = '<time datetime="2026-05-11T08:30:00.000+00:00">11 May 2026, 08:30 UTC</time>'
+    assert expected in content
 
 
 @pytest.mark.parametrize("status", ["new", "open", "in_progress", "closed"])
@@ -299,8 +300,8 @@ def test_closed_case_shows_when_it_was_closed(client):
     content = page_of(client, case)
 
     assert (
-        '<dt>Closed</dt><dd><time datetime="2026-04-02T10:15:00+00:00">2 Apr 2026, 10:15</time>'
-        in content
+        '<dt>Closed</dt><dd><time datetime="2026-04-02T10:15:00.000+00:00">'
+        "2 Apr 2026, 10:15 UTC</time>" in content
     )
 
 

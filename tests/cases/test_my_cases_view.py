@@ -51,7 +51,7 @@ def test_rows_carry_reference_and_status_hooks(client, me):
     assert f'data-case-reference="{case.reference}" data-case-status="in_progress"' in content
 
 
-def test_tabs_show_counts_per_status_including_needs_your_reply(client, me):
+def test_tabs_show_counts_per_status_with_the_spec_names(client, me):
     CaseFactory.create_batch(2, requester=me, pending_customer=True)
     CaseFactory(requester=me, resolved=True)
     CaseFactory(pending_customer=True)  # someone else's: not counted
@@ -59,14 +59,15 @@ def test_tabs_show_counts_per_status_including_needs_your_reply(client, me):
     content = client.get("/cases/").content.decode()
 
     assert re.search(
-        r'data-status-tab="pending_customer"[^>]*>Needs your reply <span class="count">2</span>',
+        r'data-status-tab="pending_customer"[^>]*>Pending Customer <span class="count">2</span>',
         content,
     )
     assert re.search(
         r'data-status-tab="resolved"[^>]*>Resolved <span class="count">1</span>', content
     )
     assert re.search(r'data-status-tab="new"[^>]*>New <span class="count">0</span>', content)
-    assert re.search(r'>All <span class="count">3</span>', content)
+    assert re.search(r'data-status-tab="active"[^>]*>Active <span class="count">3</span>', content)
+    assert re.search(r'data-status-tab="all"[^>]*>All <span class="count">3</span>', content)
     assert "2 cases need your reply." in content
 
 
@@ -79,7 +80,7 @@ def test_status_filter_shows_only_that_status(client, me):
     assert listed_references(response) == [pending.reference]
 
 
-def test_unknown_status_filter_shows_everything(client, me):
+def test_unknown_status_filter_shows_the_active_cases(client, me):
     CaseFactory.create_batch(2, requester=me)
 
     response = client.get("/cases/", {"status": "'; drop table"})
@@ -125,9 +126,9 @@ def test_action_required_marker_shows_the_automatic_close_date(client, me, setti
     assert content.count("Action required:") == 2
     assert "reply to unblock." in content
     assert "needs additional logs or error output." in content
-    assert ">15 Mar 2026</time> without your reply." in content
+    assert ">15 Mar 2026, 09:00 UTC</time> without your reply." in content
     assert "Confirm if it worked, or reopen. Closes automatically on" in content
-    assert ">8 Mar 2026</time>" in content
+    assert ">8 Mar 2026, 09:00 UTC</time>" in content
 
 
 def test_mark_as_resolved_is_offered_only_on_cases_that_can_be_resolved(client, me):
@@ -219,7 +220,7 @@ def test_query_count_does_not_grow_with_rows(client, me, settings, django_assert
 
     # Session, user, membership, savepoints, count, page, status counts: never per row.
     with django_assert_max_num_queries(10):
-        response = client.get("/cases/")
+        response = client.get("/cases/", {"status": "all"})
     assert len(listed_references(response)) == 48
     with django_assert_max_num_queries(10):
         client.get("/cases/", {"status": "pending_customer", "q": "subject"})
@@ -267,3 +268,61 @@ def test_cached_rows_never_carry_one_members_csrf_token_to_a_colleague(db):
     assert response.status_code == 302
     case.refresh_from_db()
     assert case.status == Status.RESOLVED
+
+
+def test_default_view_shows_active_cases_and_keeps_closed_ones_behind_their_tab(client, me):
+    now = timezone.now()
+    closed = CaseFactory(requester=me, closed=True, last_activity_at=now)
+    resolved = CaseFactory(requester=me, resolved=True, last_activity_at=now - timedelta(days=1))
+    new = CaseFactory(requester=me, last_activity_at=now - timedelta(days=2))
+
+    assert listed_references(client.get("/cases/")) == [resolved.reference, new.reference]
+    assert listed_references(client.get("/cases/", {"status": "closed"})) == [closed.reference]
+    # All of them: the active ones first, however recent the closed one is.
+    everything = listed_references(client.get("/cases/", {"status": "all"}))
+    assert everything == [resolved.reference, new.reference, closed.reference]
+
+
+def test_tab_counts_follow_the_search(client, me):
+    CaseFactory(requester=me, pending_customer=True, subject="Printer jammed")
+    CaseFactory(requester=me, closed=True, subject="Printer on fire")
+    CaseFactory(requester=me, pending_customer=True, subject="Login fails")
+
+    content = client.get("/cases/", {"q": "printer"}).content.decode()
+
+    assert re.search(
+        r'data-status-tab="pending_customer"[^>]*>Pending Customer <span class="count">1<', content
+    )
+    assert re.search(r'data-status-tab="closed"[^>]*>Closed <span class="count">1<', content)
+    assert re.search(r'data-status-tab="active"[^>]*>Active <span class="count">1<', content)
+    assert re.search(r'data-status-tab="all"[^>]*>All <span class="count">2<', content)
+
+
+@pytest.mark.parametrize(
+    ("params", "title"),
+    [
+        ({}, "Active cases · My Cases"),
+        ({"status": "pending_customer"}, "Pending Customer · My Cases"),
+        ({"status": "closed"}, "Closed · My Cases"),
+        ({"status": "all"}, "All cases · My Cases"),
+        ({"q": "printer"}, "Search “printer” · Active cases · My Cases"),
+    ],
+)
+def test_page_title_names_the_filter(client, me, params, title):
+    content = client.get("/cases/", params).content.decode()
+
+    assert f"<title>{title} · Support Portal</title>" in content
+
+
+def test_a_case_closed_for_no_reply_says_so_in_its_row(client, me, settings):
+    settings.CASE_PENDING_CUSTOMER_AUTO_CLOSE_DAYS = 14
+    case = CaseFactory(requester=me, pending_customer=True)
+    case.pending_since = timezone.now() - timedelta(days=15)
+    case.save()
+    from cases import services
+
+    services.close_stale_cases()
+
+    content = client.get("/cases/", {"status": "closed"}).content.decode()
+    assert "Closed: no reply within 14 days." in content
+    assert "archived after resolution" not in content

@@ -51,10 +51,10 @@ def test_my_cases_cached_in_redis_shows_the_close_a_worker_made(
     case = CaseFactory(resolved=True)
     client.force_login(case.requester)
     time_machine.shift(days(8))
-    assert row_status(client.get("/cases/").content.decode(), case) == Status.RESOLVED
+    assert row_status(client.get("/cases/?status=all").content.decode(), case) == Status.RESOLVED
     assert redis.Redis.from_url(CACHE_URL).keys(f"{cache.key_prefix}:*")  # cached in Redis
 
     close_stale_cases_task.delay()
     wait_until(lambda: Case.objects.get(pk=case.pk).status == Status.CLOSED)
 
-    assert row_status(client.get("/cases/").content.decode(), case) == Status.CLOSED
+    assert row_status(client.get("/cases/?status=all").content.decode(), case) == Status.CLOSED

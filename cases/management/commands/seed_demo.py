@@ -1,7 +1,9 @@
 """Demo data for a local run: safe to run any number of times (nothing is duplicated)."""
 
+from importlib import import_module
+
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -18,6 +20,24 @@ ACCOUNTS = [
     ("other@example.com", "Olivia Other", "Globex Systems", False, False),
     ("engineer@example.com", "Erin Engineer", None, False, True),
 ]
+
+
+def _engineers_group() -> Group:
+    """The support engineers' group, put back with its permissions after a flush
+    (`make reset-demo`) emptied the table its data migrations filled."""
+    group, created = Group.objects.get_or_create(name=SUPPORT_ENGINEERS_GROUP)
+    if created:
+        migration = import_module("cases.migrations.0003_support_engineers_and_guards")
+        inbound = ("cases", "inboundemail", ["view_inboundemail"])  # granted by 0004
+        for app_label, model, codenames in [*migration.PERMISSIONS, inbound]:
+            group.permissions.add(
+                *Permission.objects.filter(
+                    content_type__app_label=app_label,
+                    content_type__model=model,
+                    codename__in=codenames,
+                )
+            )
+    return group
 
 
 class Command(BaseCommand):
@@ -49,7 +69,7 @@ class Command(BaseCommand):
             user.set_password(PASSWORD)
             user.save()
         if is_engineer:
-            user.groups.add(Group.objects.get(name=SUPPORT_ENGINEERS_GROUP))
+            user.groups.add(_engineers_group())
         if organisation_name:
             organisation, _ = Organisation.objects.get_or_create(name=organisation_name)
             Membership.objects.get_or_create(

@@ -1,0 +1,40 @@
+"""How every time is shown: portal pages, emails and the admin.
+
+One place, so that per-user time zones (with preferences, later) change only `zone()`.
+Shown times carry their zone ("28 Nov 2026, 14:05 UTC"), always on the 24-hour clock;
+machine-readable ones (`<time datetime>`) keep milliseconds at most, as HTML allows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils import dateformat, timezone
+
+# Django date-format strings, also used for the admin (portal/formats/).
+DATETIME_FORMAT = "j M Y, H:i T"
+DATE_FORMAT = "j M Y"
+
+
+def zone() -> dt.tzinfo:
+    """The zone times are shown in: the portal's (settings.TIME_ZONE) for everyone."""
+    return timezone.get_current_timezone()
+
+
+def local(moment: dt.datetime) -> dt.datetime:
+    return timezone.localtime(moment, zone())
+
+
+def display(moment: dt.datetime | None) -> str:
+    """`28 Nov 2026, 14:05 UTC`."""
+    return dateformat.format(local(moment), DATETIME_FORMAT) if moment else ""
+
+
+def display_date(moment: dt.datetime | None) -> str:
+    """`28 Nov 2026` (the day in the shown zone)."""
+    return dateformat.format(local(moment), DATE_FORMAT) if moment else ""
+
+
+def iso(moment: dt.datetime | None) -> str:
+    """For `<time datetime>`: ISO 8601 with offset, at most three fraction digits."""
+    return local(moment).isoformat(timespec="milliseconds") if moment else ""

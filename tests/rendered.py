@@ -1,0 +1,285 @@
+"""Every page and email the portal renders, with realistic data, for whole-output checks.
+
+`render_everything()` signs in as a customer, an engineer and nobody, and collects:
+customer pages (My Cases under each filter, a case in each status and in its refused
+and closed-for-no-reply variants, open a case, help, sign-in and password pages, error
+pages), the admin's case pages and inbound email pages, and every email: each
+`NotificationKind` for a case in each status, HTML, text and subject. Templates the
+walk did not render are reported too, so a new template is checked or the test says so.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.core import mail
+from django.template.loader import render_to_string
+from django.test import Client, RequestFactory
+from django.test.signals import template_rendered
+from django.utils import timezone
+from django.views import defaults
+
+from cases import notifications, services
+from cases.models import (
+    Case,
+    CaseEvent,
+    InboundEmail,
+    InboundOutcome,
+    InboundReason,
+    InfoRequestKind,
+    Notification,
+    NotificationKind,
+    Status,
+)
+from tests.factories import EngineerFactory, customer
+
+TEMPLATES_DIR = Path(settings.BASE_DIR) / "templates"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    name: str
+    kind: str  # "page", "admin", "email-html", "email-text", "email-subject"
+    content: str
+
+    @property
+    def is_html_document(self) -> bool:
+        return self.kind in {"page", "admin", "email-html"}
+
+
+@dataclass
+class Catalogue:
+    items: list[Rendered] = field(default_factory=list)
+    templates: set[str] = field(default_factory=set)
+
+    def add(self, name: str, kind: str, content: str | bytes) -> None:
+        if isinstance(content, bytes):
+            content = content.decode()
+        self.items.append(Rendered(name, kind, content))
+
+    def unrendered_templates(self) -> set[str]:
+        """Our templates (under templates/) that nothing in the walk rendered."""
+        ours = {
+            path.relative_to(TEMPLATES_DIR).as_posix()
+            for path in TEMPLATES_DIR.rglob("*")
+            if path.is_file()
+        }
+        return ours - self.templates
+
+
+def _get(client: Client, path: str, *, status: int = 200) -> bytes:
+    response = client.get(path)
+    assert response.status_code == status, (path, response.status_code)
+    return response.content
+
+
+def _cases_in_every_status(requester, engineer) -> dict[str, Case]:
+    """One case per status (and variants), built through the services with a thread."""
+
+    def opened(subject: str) -> Case:
+        return services.case_open(
+            requester=requester,
+            subject=subject,
+            description="The nightly export fails with\nerror 42 since Monday.",
+            priority=2,
+        )
+
+    cases = {"new": opened("Export fails (new)")}
+    case = opened("Export fails (open)")
+    cases["open"] = services.case_assign(case=case, engineer=engineer)
+
+    case = services.case_assign(case=opened("Export fails (in progress)"), engineer=engineer)
+    cases["in_progress"] = services.case_start_work(case=case, engineer=engineer)
+
+    for name, kind in (
+        ("pending_customer", InfoRequestKind.LOGS),
+        ("pending_customer_approval", InfoRequestKind.APPROVAL),
+    ):
+        case = services.case_assign(case=opened(f"Export fails ({name})"), engineer=engineer)
+        services.case_request_info(
+            case=case, engineer=engineer, message="Could you send the export log?", kind=kind
+        )
+        cases[name] = Case.objects.get(pk=case.pk)
+
+    case = services.case_assign(case=opened("Export fails (resolved)"), engineer=engineer)
+    cases["resolved"] = services.case_resolve(
+        case=case, engineer=engineer, message="Fixed by the 2.4.1 release."
+    )
+
+    case = services.case_assign(case=opened("Export fails (closed)"), engineer=engineer)
+    cases["closed"] = services.case_close(case=case, actor=requester)
+
+    # Closed by the sweep because nobody answered the engineer's question.
+    case = services.case_assign(case=opened("Export fails (no reply)"), engineer=engineer)
+    services.case_request_info(case=case, engineer=engineer, message="Which version?", kind="logs")
+    overdue = timedelta(days=settings.CASE_PENDING_CUSTOMER_AUTO_CLOSE_DAYS + 1)
+    Case.objects.filter(pk=case.pk).update(pending_since=timezone.now() - overdue)
+    services.close_stale_cases()
+    cases["closed_no_reply"] = Case.objects.get(pk=case.pk)
+    assert cases["closed_no_reply"].closed_for_no_reply
+    return {name: Case.objects.get(pk=case.pk) for name, case in cases.items()}
+
+
+def _customer_pages(catalogue: Catalogue, client: Client, cases: dict[str, Case]) -> None:
+    for query in [
+        "",
+        *(f"?status={value}" for value in Status.values),
+        "?status=all",
+        "?q=export",
+        "?q=nothing-matches",
+        "?scope=organisation",
+    ]:
+        catalogue.add(f"My Cases {query or '(default)'}", "page", _get(client, f"/cases/{query}"))
+    for name, case in cases.items():
+        catalogue.add(f"case page: {name}", "page", _get(client, case.get_absolute_url()))
+    catalogue.add("open a case", "page", _get(client, "/cases/new/"))
+
+    # Refused forms: the page comes back with what was typed and an error summary.
+    response = client.post("/cases/new/", {"subject": "", "description": "Typed text"})
+    assert response.status_code == 200
+    catalogue.add("open a case, refused", "page", response.content)
+    pending = cases["pending_customer"]
+    response = client.post(f"{pending.get_absolute_url()}reply/", {"body": ""})
+    assert response.status_code == 400
+    catalogue.add("reply, refused", "page", response.content)
+    response = client.post(
+        f"{cases['pending_customer_approval'].get_absolute_url()}approval/", {"decision": "x"}
+    )
+    assert response.status_code == 400
+    catalogue.add("approval answer, refused", "page", response.content)
+
+    catalogue.add("help: case statuses", "page", _get(client, "/help/case-statuses/"))
+    catalogue.add("404", "page", _get(client, "/cases/CS-999999/", status=404))
+
+
+def _anonymous_pages(catalogue: Catalogue, user) -> None:
+    client = Client()
+    catalogue.add("sign in", "page", _get(client, "/accounts/login/"))
+    response = client.post("/accounts/login/", {"username": user.email, "password": "wrong"})
+    catalogue.add("sign in, refused", "page", response.content)
+    catalogue.add("password reset", "page", _get(client, "/accounts/password_reset/"))
+    mail.outbox.clear()
+    response = client.post("/accounts/password_reset/", {"email": user.email}, follow=True)
+    catalogue.add("password reset sent", "page", response.content)
+    (email,) = mail.outbox
+    catalogue.add("password reset email", "email-text", email.body)
+    catalogue.add("password reset email", "email-subject", email.subject)
+    link = re.search(r"https?://[^/\s]+(/accounts/reset/\S+)", email.body)[1]
+    response = client.get(link, follow=True)
+    catalogue.add("choose a new password", "page", response.content)
+    new_password = "a new and long passphrase"
+    response = client.post(
+        response.redirect_chain[-1][0],
+        {"new_password1": new_password, "new_password2": new_password},
+        follow=True,
+    )
+    catalogue.add("password changed", "page", response.content)
+    catalogue.add("reset link used", "page", _get(client, link))
+
+    csrf_client = Client(enforce_csrf_checks=True)
+    response = csrf_client.post("/accounts/login/", {"username": "x", "password": "y"})
+    assert response.status_code == 403
+    catalogue.add("403 form expired", "page", response.content)
+
+    request = RequestFactory().get("/somewhere/")
+    request.user = AnonymousUser()
+    catalogue.add("400", "page", defaults.bad_request(request, Exception()).content)
+    catalogue.add("403", "page", defaults.permission_denied(request, Exception()).content)
+    catalogue.add("500", "page", defaults.server_error(request).content)
+    catalogue.add(
+        "locked out",
+        "page",
+        render_to_string("registration/locked_out.html", {"user": AnonymousUser()}, request),
+    )
+
+
+def _admin_pages(catalogue: Catalogue, engineer, cases: dict[str, Case]) -> None:
+    client = Client()
+    client.force_login(engineer)
+    catalogue.add("admin case list", "admin", _get(client, "/admin/cases/case/"))
+    catalogue.add(
+        "admin case list, pending customer",
+        "admin",
+        _get(client, "/admin/cases/case/?status__exact=pending_customer"),
+    )
+    for name, case in cases.items():
+        catalogue.add(
+            f"admin case: {name}", "admin", _get(client, f"/admin/cases/case/{case.pk}/change/")
+        )
+    inbound = InboundEmail.objects.create(
+        email_message_id="<walk@mail.customer.example>",
+        esp_name="postmark",
+        from_address=cases["pending_customer"].requester.email,
+        to_addresses="case.1.1.x@reply.example.com",
+        subject="Re: the export",
+        body_excerpt="Here is the log.",
+        outcome=InboundOutcome.ACCEPTED,
+        reason=InboundReason.REPLY,
+        case=cases["pending_customer"],
+    )
+    catalogue.add("admin inbound emails", "admin", _get(client, "/admin/cases/inboundemail/"))
+    catalogue.add(
+        "admin inbound email",
+        "admin",
+        _get(client, f"/admin/cases/inboundemail/{inbound.pk}/change/"),
+    )
+
+
+def _emails(catalogue: Catalogue, cases: dict[str, Case]) -> None:
+    """Every kind of email for a case in every status, built as a worker builds it."""
+    for name, case in cases.items():
+        event = CaseEvent.objects.filter(case=case).order_by("-created_at", "-id").first()
+        message = case.messages.filter(is_internal=False).order_by("-created_at", "-id").first()
+        for kind in NotificationKind:
+            if kind == NotificationKind.REMINDER:
+                since = case.pending_since or timezone.now()
+                key = f"reminder:{case.pk}:{since.timestamp():.6f}:1:{case.requester_id}"
+            else:
+                key = f"walk:{name}:{kind}"
+            notification = Notification.objects.create(
+                case=case,
+                event=event,
+                message=message,
+                kind=kind,
+                recipient=case.requester,
+                to_email=case.requester.email,
+                subject=notifications._subject(case, kind),
+                dedupe_key=key,
+            )
+            email = notifications.build_email(notification)
+            label = f"email {kind} ({name})"
+            catalogue.add(label, "email-subject", email.subject)
+            catalogue.add(label, "email-text", email.body)
+            for content, mimetype in email.alternatives:
+                if mimetype == "text/html":
+                    catalogue.add(label, "email-html", content)
+
+
+def render_everything() -> Catalogue:
+    catalogue = Catalogue()
+
+    def seen(sender, template, context, **kwargs):
+        if template.name:
+            catalogue.templates.add(template.name)
+
+    template_rendered.connect(seen, dispatch_uid="tests.rendered")
+    try:
+        engineer = EngineerFactory(is_superuser=True, email="engineer@walk.example")
+        requester = customer(sees_organisation=True, email="customer@walk.example")
+        customer(requester.membership.organisation, email="colleague@walk.example")
+        cases = _cases_in_every_status(requester, engineer)
+
+        client = Client()
+        client.force_login(requester)
+        _customer_pages(catalogue, client, cases)
+        _anonymous_pages(catalogue, requester)
+        _admin_pages(catalogue, engineer, cases)
+        _emails(catalogue, cases)
+    finally:
+        template_rendered.disconnect(dispatch_uid="tests.rendered")
+    return catalogue
