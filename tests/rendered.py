@@ -19,7 +19,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core import mail
 from django.template.loader import render_to_string
-from django.test import Client, RequestFactory
+from django.test import Client, RequestFactory, TestCase
 from django.test.signals import template_rendered
 from django.utils import timezone
 from django.views import defaults
@@ -36,6 +36,7 @@ from cases.models import (
     NotificationKind,
     Status,
 )
+from portal.request_guards import request_too_large, upload_request_max_bytes
 from tests.factories import EngineerFactory, customer
 
 TEMPLATES_DIR = Path(settings.BASE_DIR) / "templates"
@@ -155,6 +156,14 @@ def _customer_pages(catalogue: Catalogue, client: Client, cases: dict[str, Case]
 
     catalogue.add("help: case statuses", "page", _get(client, "/help/case-statuses/"))
     catalogue.add("404", "page", _get(client, "/cases/CS-999999/", status=404))
+    too_large = request_too_large(
+        RequestFactory().post(
+            f"{cases['open'].get_absolute_url()}reply/",
+            HTTP_REFERER=f"http://testserver{cases['open'].get_absolute_url()}",
+        ),
+        declared=upload_request_max_bytes() + 1,
+    )
+    catalogue.add("413", "page", too_large.content)
 
 
 def _anonymous_pages(catalogue: Catalogue, user) -> None:
@@ -164,7 +173,9 @@ def _anonymous_pages(catalogue: Catalogue, user) -> None:
     catalogue.add("sign in, refused", "page", response.content)
     catalogue.add("password reset", "page", _get(client, "/accounts/password_reset/"))
     mail.outbox.clear()
-    response = client.post("/accounts/password_reset/", {"email": user.email}, follow=True)
+    # The reset email is queued for a worker once the request commits.
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = client.post("/accounts/password_reset/", {"email": user.email}, follow=True)
     catalogue.add("password reset sent", "page", response.content)
     (email,) = mail.outbox
     catalogue.add("password reset email", "email-text", email.body)
