@@ -253,10 +253,16 @@ class Case(FSMModelMixin, UndeletableModel):
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="follow_ups"
     )
     # The optional rating given with Confirm it worked (the satisfaction report counts it).
+    # db_default: rows written by bulk COPY (bench data) need not name these.
     rating = models.CharField(
-        "Did this solve your problem?", max_length=4, choices=Rating, blank=True
+        "Did this solve your problem?",
+        max_length=4,
+        choices=Rating,
+        blank=True,
+        default="",
+        db_default="",
     )
-    rating_comment = models.TextField("Rating comment", blank=True)
+    rating_comment = models.TextField("Rating comment", blank=True, default="", db_default="")
     rated_at = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(default=timezone.now, editable=False)

@@ -94,6 +94,7 @@ def test_requests_succeed_during_outage_and_relay_sends_everything_after(
     assert sorted(during.values_list("kind", flat=True)) == sorted(
         [
             NotificationKind.CUSTOMER_REPLIED,
+            NotificationKind.CASE_OPENED,  # the acknowledgement of "Broker down?"
             NotificationKind.PENDING_CUSTOMER,
             NotificationKind.RESOLVED,
         ]
