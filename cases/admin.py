@@ -31,6 +31,7 @@ from django.http import (
     QueryDict,
 )
 from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -370,6 +371,9 @@ class CaseAdmin(CleanSearchMixin, NeverDeleteMixin, admin.ModelAdmin):
             "auto_close", "pending_since", "resolved_at", "closed_at", "created_at",
             "last_activity_at", "last_customer_activity_at",
         ]}),
+        ("Customer's rating (given with Confirm it worked)", {"fields": [
+            "rating", "rating_comment", "rated_at",
+        ]}),
     ]  # fmt: skip
     readonly_fields = [
         "reference",
@@ -387,6 +391,9 @@ class CaseAdmin(CleanSearchMixin, NeverDeleteMixin, admin.ModelAdmin):
         "created_at",
         "last_activity_at",
         "last_customer_activity_at",
+        "rating",
+        "rating_comment",
+        "rated_at",
     ]
 
     # -- permissions -----------------------------------------------------------------
@@ -506,12 +513,30 @@ class CaseAdmin(CleanSearchMixin, NeverDeleteMixin, admin.ModelAdmin):
                 name="{}_{}_workbench".format(*info),
             ),
             path(
+                "satisfaction/",
+                self.admin_site.admin_view(self.satisfaction_view),
+                name="{}_{}_satisfaction".format(*info),
+            ),
+            path(
                 "<path:object_id>/attachments/<int:attachment_id>/",
                 self.admin_site.admin_view(self.attachment_view),
                 name="{}_{}_attachment".format(*info),
             ),
             *super().get_urls(),
         ]
+
+    def satisfaction_view(self, request: HttpRequest) -> HttpResponse:
+        """Share of good ratings per engineer and per month (staff who may view cases)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        report = selectors.satisfaction_report()
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Satisfaction report",
+            **report,
+        }
+        return TemplateResponse(request, "admin/cases/case/satisfaction.html", context)
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:

@@ -47,7 +47,7 @@ def on_tracking(sender, event, esp_name: str, **kwargs) -> None:
 
 
 def _find(event) -> Notification | None:
-    notifications = Notification.objects.select_for_update().select_related("case")
+    notifications = Notification.objects.select_for_update(of=("self",)).select_related("case")
     metadata = event.metadata or {}
     notification_id = str(metadata.get("notification_id", "")).strip()
     if notification_id.isascii() and notification_id.isdigit() and len(notification_id) <= 18:

@@ -6,7 +6,7 @@ from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 
-from .models import Case, InfoRequestKind, Priority
+from .models import Case, InfoRequestKind, Priority, Rating
 from .text import clean_line, clean_text
 from .uploads import ALLOWED_EXTENSIONS, verify_uploads
 
@@ -103,6 +103,23 @@ class CloseForm(forms.Form):
         label="Yes, close this case. I can reopen it later if the issue comes back.",
         required=True,
         error_messages={"required": "Tick the box to confirm that you want to close the case."},
+    )
+
+
+class ConfirmForm(forms.Form):
+    """Confirm it worked, with the optional one-question rating."""
+
+    rating = forms.ChoiceField(
+        label="Did this solve your problem? (optional)",
+        choices=Rating.choices,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    comment = TextField(
+        label="Anything to add? (optional)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=5_000,
     )
 
 

@@ -300,7 +300,8 @@ def _route(message) -> Route | None:
     # headers still name the email being answered, most recent first.
     for message_id in _referenced_ids(message):
         notification = _our_notification(message_id)
-        if notification is not None:
+        # A digest is about many cases and an on-call alert about nobody's login.
+        if notification is not None and notification.case_id and notification.recipient_id:
             return Route(
                 case=notification.case, recipient_id=notification.recipient_id, via="In-Reply-To"
             )

@@ -18,7 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import F, Max
 
 from .models import (
     Actor,
@@ -40,6 +40,16 @@ NOTIFYING_TRANSITIONS = {
     "auto_close": NotificationKind.AUTO_CLOSED,
     "reopen": NotificationKind.REOPENED,
 }
+
+# (transition, who acted) whose history entry must come with an email to the case's
+# assigned engineer; None matches any actor.
+ENGINEER_NOTIFYING_TRANSITIONS = {
+    ("confirm", None): NotificationKind.CUSTOMER_CONFIRMED,
+    ("close", Actor.CUSTOMER): NotificationKind.CUSTOMER_CLOSED,
+    ("auto_close", None): NotificationKind.ENGINEER_AUTO_CLOSED,
+}
+# An engineer closing a case tells the requester.
+REQUESTER_NOTIFYING_BY_ACTOR = {("close", Actor.ENGINEER): NotificationKind.CLOSED}
 
 WATCHED_MODELS = (Case, Message, Attachment, CaseEvent, Notification, InboundEmail)
 
@@ -129,9 +139,11 @@ def _history_matches_status() -> list[Violation]:
 
 
 def _notifying_transitions_notified() -> list[Violation]:
-    """request_info, resolve, auto_close and reopen each queued the requester's email.
+    """Each change that tells someone queued that email.
 
-    Only for requesters who are active now: an inactive requester is never emailed.
+    To the requester: request_info, resolve, auto_close, reopen and an engineer's close.
+    To the assigned engineer: confirm, the customer's close and auto_close. Only for
+    people who are active now: an inactive person is never emailed.
     """
     notified = set(
         Notification.objects.filter(event__isnull=False).values_list(
@@ -140,11 +152,19 @@ def _notifying_transitions_notified() -> list[Violation]:
     )
     violations = []
     events = CaseEvent.objects.filter(
-        transition__in=NOTIFYING_TRANSITIONS, case__requester__is_active=True
-    ).select_related("case")
+        transition__in={*NOTIFYING_TRANSITIONS, "close", "confirm"}
+    ).select_related("case", "case__requester", "case__assignee")
+    latest_change = _latest_status_change_by_case()
     for event in events.order_by("pk"):
-        kind = NOTIFYING_TRANSITIONS[event.transition]
-        if (event.pk, kind, event.case.requester_id) not in notified:
+        case = event.case
+        kind = NOTIFYING_TRANSITIONS.get(event.transition) or REQUESTER_NOTIFYING_BY_ACTOR.get(
+            (event.transition, event.actor_kind)
+        )
+        if (
+            kind
+            and case.requester.is_active
+            and (event.pk, kind, case.requester_id) not in notified
+        ):
             violations.append(
                 Violation(
                     "notification",
@@ -152,7 +172,34 @@ def _notifying_transitions_notified() -> list[Violation]:
                     f"{event.transition} entry {event.pk} has no {kind} email to the requester",
                 )
             )
+        kind = ENGINEER_NOTIFYING_TRANSITIONS.get(
+            (event.transition, None)
+        ) or ENGINEER_NOTIFYING_TRANSITIONS.get((event.transition, event.actor_kind))
+        # The assignee then is the assignee now only while nothing changed status since
+        # (a closed case keeps its assignee until it is reopened).
+        if (
+            kind
+            and latest_change.get(case.pk) == event.pk
+            and case.assignee_id
+            and case.assignee.is_active
+            and (event.pk, kind, case.assignee_id) not in notified
+        ):
+            violations.append(
+                Violation(
+                    "notification",
+                    f"case {event.case_id}",
+                    f"{event.transition} entry {event.pk} has no {kind} email to the engineer",
+                )
+            )
     return violations
+
+
+def _latest_status_change_by_case() -> dict[int, int]:
+    latest: dict[int, int] = {}
+    changes = CaseEvent.objects.exclude(from_status=F("to_status")).order_by("created_at", "id")
+    for case_id, event_id in changes.values_list("case_id", "pk"):
+        latest[case_id] = event_id
+    return latest
 
 
 def _no_customer_message_left_closed() -> list[Violation]:

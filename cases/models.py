@@ -110,6 +110,13 @@ class InfoRequestKind(models.TextChoices):
     APPROVAL = "approval", "Approval to make a change on your behalf"
 
 
+class Rating(models.TextChoices):
+    """The answer to "Did this solve your problem?" given with Confirm it worked."""
+
+    GOOD = "good", "Yes, it solved my problem"
+    BAD = "bad", "No, not really"
+
+
 class Actor(models.TextChoices):
     CUSTOMER = "customer", "Customer"
     ENGINEER = "engineer", "Engineer"
@@ -253,6 +260,18 @@ class Case(FSMModelMixin, UndeletableModel):
     follow_up_of = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="follow_ups"
     )
+    # The optional rating given with Confirm it worked (the satisfaction report counts it).
+    # db_default: rows written by bulk COPY (bench data) need not name these.
+    rating = models.CharField(
+        "Did this solve your problem?",
+        max_length=4,
+        choices=Rating,
+        blank=True,
+        default="",
+        db_default="",
+    )
+    rating_comment = models.TextField("Rating comment", blank=True, default="", db_default="")
+    rated_at = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
@@ -286,6 +305,8 @@ class Case(FSMModelMixin, UndeletableModel):
                 condition=models.Q(status="resolved"),
                 name="case_resolved_clock",
             ),
+            # The satisfaction report reads only rated cases.
+            models.Index(fields=["rated_at"], condition=~models.Q(rating=""), name="case_rated"),
         ]
         permissions = [("work_case", "Can work cases (transitions, replies, notes)")]
 
@@ -414,6 +435,17 @@ class Case(FSMModelMixin, UndeletableModel):
         self._leave_pending_customer()
         self.closed_at = timezone.now()
         self.closed_for_no_reply = False
+
+    @transition(
+        field=status, source=Status.RESOLVED, target=Status.CLOSED, permission=is_case_customer
+    )
+    def confirm(self, rating: str = "", comment: str = "") -> None:
+        """The customer confirms the resolution worked (Confirm it worked)."""
+        self.closed_at = timezone.now()
+        if rating or comment:
+            self.rating = rating
+            self.rating_comment = comment
+            self.rated_at = self.closed_at
 
     @transition(
         field=status,
@@ -584,6 +616,13 @@ class NotificationKind(models.TextChoices):
     CUSTOMER_REPLIED = "customer_replied", "Customer replied (to engineer)"
     CUSTOMER_REOPENED = "customer_reopened", "Customer reopened (to engineer)"
     CUSTOMER_RESOLVED = "customer_resolved", "Customer marked resolved (to engineer)"
+    CUSTOMER_CONFIRMED = "customer_confirmed", "Customer confirmed it worked (to engineer)"
+    CUSTOMER_CLOSED = "customer_closed", "Customer closed the case (to engineer)"
+    CLOSED = "closed", "Case closed by the engineer"
+    ENGINEER_AUTO_CLOSED = "engineer_auto_closed", "Case closed automatically (to engineer)"
+    CASE_OPENED = "case_opened", "Case received"
+    NEW_CASE_ALERT = "new_case_alert", "New urgent case (to engineers)"
+    DAILY_DIGEST = "daily_digest", "Daily digest (to engineer)"
 
 
 class NotificationState(models.TextChoices):
@@ -602,7 +641,10 @@ class NotificationState(models.TextChoices):
 class Notification(UndeletableModel):
     """An email to send, recorded in the transaction of the change that causes it."""
 
-    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="notifications")
+    # None only for an email about many cases (an engineer's daily digest).
+    case = models.ForeignKey(
+        Case, on_delete=models.PROTECT, null=True, blank=True, related_name="notifications"
+    )
     event = models.ForeignKey(
         CaseEvent, on_delete=models.PROTECT, null=True, blank=True, related_name="notifications"
     )
@@ -610,8 +652,13 @@ class Notification(UndeletableModel):
         Message, on_delete=models.PROTECT, null=True, blank=True, related_name="notifications"
     )
     kind = models.CharField(max_length=30, choices=NotificationKind)
+    # None only for an address that is nobody's login (ONCALL_EMAIL).
     recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="notifications"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="notifications",
     )
     to_email = models.EmailField()
     subject = models.CharField(max_length=300)

@@ -15,25 +15,27 @@ import random
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from anymail.exceptions import AnymailAPIError, AnymailInvalidAddress, AnymailRecipientsRefused
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Count, F
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from .models import (
+    OPEN_STATUSES,
     Case,
     CaseEvent,
     Message,
     Notification,
     NotificationKind,
     NotificationState,
+    Priority,
     Status,
     pending_customer_timeout,
     resolved_timeout,
@@ -48,6 +50,8 @@ STALE_SENDING_AFTER = timedelta(seconds=settings.NOTIFICATION_STALE_SENDING_SECO
 RELAY_GRACE = timedelta(seconds=settings.NOTIFICATION_RELAY_GRACE_SECONDS)
 # Emails one task sends with deliver_many(): what a killed worker may leave to resend.
 SEND_BATCH_SIZE = 100
+# A digest lists at most this many cases per section, then says how many more.
+DIGEST_MAX_ROWS = 50
 
 SUBJECTS = {
     NotificationKind.PENDING_CUSTOMER: "[{ref}] We need your input: {subject}",
@@ -59,7 +63,28 @@ SUBJECTS = {
     NotificationKind.CUSTOMER_REPLIED: "[{ref}] Customer replied: {subject}",
     NotificationKind.CUSTOMER_REOPENED: "[{ref}] Customer reopened: {subject}",
     NotificationKind.CUSTOMER_RESOLVED: "[{ref}] Customer marked resolved: {subject}",
+    NotificationKind.CUSTOMER_CONFIRMED: "[{ref}] Customer confirmed it worked: {subject}",
+    NotificationKind.CUSTOMER_CLOSED: "[{ref}] Customer closed: {subject}",
+    NotificationKind.CLOSED: "[{ref}] Closed: {subject}",
+    NotificationKind.ENGINEER_AUTO_CLOSED: "[{ref}] Closed automatically: {subject}",
+    NotificationKind.CASE_OPENED: "[{ref}] Case received: {subject}",
+    NotificationKind.NEW_CASE_ALERT: "[{ref}] New {priority} case: {subject}",
 }
+DIGEST_SUBJECT = "Open cases on {day}: {assigned} yours, {unassigned} unassigned"
+
+# Emails about a case written for engineers: their links go to the admin.
+ENGINEER_KINDS = frozenset(
+    {
+        NotificationKind.CUSTOMER_REPLIED,
+        NotificationKind.CUSTOMER_REOPENED,
+        NotificationKind.CUSTOMER_RESOLVED,
+        NotificationKind.CUSTOMER_CONFIRMED,
+        NotificationKind.CUSTOMER_CLOSED,
+        NotificationKind.ENGINEER_AUTO_CLOSED,
+        NotificationKind.NEW_CASE_ALERT,
+        NotificationKind.DAILY_DIGEST,
+    }
+)
 
 
 # --- Reply addresses ------------------------------------------------------------------
@@ -106,7 +131,8 @@ def message_id_for(notification: Notification) -> str:
 def _subject(case: Case, kind: str) -> str:
     # A header: any line break in the case subject would make the email unsendable.
     subject = " ".join(case.subject.split())
-    return SUBJECTS[kind].format(ref=case.reference, subject=subject)[:300]
+    priority = Priority(case.priority).label
+    return SUBJECTS[kind].format(ref=case.reference, subject=subject, priority=priority)[:300]
 
 
 def queue(
@@ -117,17 +143,22 @@ def queue(
     event: CaseEvent | None = None,
     message: Message | None = None,
     dedupe_key: str | None = None,
+    to_email: str | None = None,
+    subject: str | None = None,
 ) -> Notification | None:
     """Record an email to send and hand it to a worker once the transaction commits.
 
     Unique per event (or message) and recipient: queuing the same thing twice returns
-    None and changes nothing.
+    None and changes nothing. `recipient` is None only for an address that is nobody's
+    login (`to_email`, e.g. ONCALL_EMAIL).
     """
+    to_email = to_email or recipient.email
     if dedupe_key is None:
         anchor = f"event:{event.pk}" if event else f"message:{message.pk}" if message else None
         if anchor is None:
             raise ValueError("A notification belongs to an event, a message or a dedupe key.")
-        dedupe_key = f"{anchor}:{kind}:{recipient.pk}"
+        who = recipient.pk if recipient is not None else to_email.lower()
+        dedupe_key = f"{anchor}:{kind}:{who}"[:200]
     try:
         with transaction.atomic():
             notification = Notification.objects.create(
@@ -136,8 +167,8 @@ def queue(
                 message=message,
                 kind=kind,
                 recipient=recipient,
-                to_email=recipient.email,
-                subject=_subject(case, kind),
+                to_email=to_email,
+                subject=subject or _subject(case, kind),
                 dedupe_key=dedupe_key,
             )
     except IntegrityError:
@@ -159,29 +190,126 @@ def _parse_reminder_key(key: str) -> tuple[float, int]:
     return float(pending_since), int(days_before)
 
 
-def queue_many(items: Iterable[tuple[Case, NotificationKind, CaseEvent]]) -> list[Notification]:
+def queue_many(items: Iterable[tuple[Case, NotificationKind, CaseEvent, object]]) -> list:
     """`queue()` for a batch of fresh events (the sweep): one insert, one hand-over after commit.
 
-    Each item is (case, kind, event) and goes to the case's requester. The events were
-    just created, so no dedupe key can exist yet.
+    Each item is (case, kind, event, recipient). The events were just created, so no
+    dedupe key can exist yet.
     """
     rows = [
         Notification(
             case=case,
             event=event,
             kind=kind,
-            recipient=case.requester,
-            to_email=case.requester.email,
+            recipient=recipient,
+            to_email=recipient.email,
             subject=_subject(case, kind),
-            dedupe_key=f"event:{event.pk}:{kind}:{case.requester_id}",
+            dedupe_key=f"event:{event.pk}:{kind}:{recipient.pk}",
         )
-        for case, kind, event in items
+        for case, kind, event, recipient in items
     ]
     created = Notification.objects.bulk_create(rows)
     ids = [notification.pk for notification in created]
     if ids:
         transaction.on_commit(lambda: enqueue_many(ids), robust=True)
     return created
+
+
+def engineers():
+    """Active members of the support engineers' group."""
+    from django.contrib.auth import get_user_model
+
+    from portal.models import SUPPORT_ENGINEERS_GROUP
+
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, is_staff=True, groups__name=SUPPORT_ENGINEERS_GROUP)
+        .distinct()
+        .order_by("pk")
+    )
+
+
+def queue_new_case_alert(case: Case, *, event: CaseEvent) -> int:
+    """Alert the engineers to a new urgent case: ONCALL_EMAIL if set, else each engineer.
+
+    ONCALL_EMAIL gets a reply address when it is an engineer's own login; a shared
+    on-call mailbox is nobody's, so its email says that replies are not read.
+    """
+    if settings.ONCALL_EMAIL:
+        oncall = engineers().filter(email__iexact=settings.ONCALL_EMAIL).first()
+        queued = queue(
+            case,
+            NotificationKind.NEW_CASE_ALERT,
+            recipient=oncall,
+            event=event,
+            to_email=settings.ONCALL_EMAIL,
+        )
+        return int(queued is not None)
+    return sum(
+        queue(case, NotificationKind.NEW_CASE_ALERT, recipient=engineer, event=event) is not None
+        for engineer in engineers()
+    )
+
+
+def _digest_key(day, engineer) -> str:
+    return f"digest:{day.isoformat()}:{engineer.pk}"
+
+
+def queue_daily_digests(*, day) -> int:
+    """One digest per engineer with open cases assigned to them, or while any case waits
+    unassigned; nothing when there is nothing. Unique per engineer and day."""
+    unassigned = Case.objects.filter(status=Status.NEW, assignee__isnull=True).count()
+    assigned = dict(
+        Case.objects.filter(status__in=OPEN_STATUSES, assignee__isnull=False)
+        .values_list("assignee_id")
+        .annotate(n=Count("pk"))
+        .values_list("assignee_id", "n")
+    )
+    queued = 0
+    for engineer in engineers():
+        mine = assigned.get(engineer.pk, 0)
+        if not (mine or unassigned):
+            continue
+        subject = DIGEST_SUBJECT.format(
+            day=f"{day.day} {day:%B %Y}", assigned=mine, unassigned=unassigned
+        )
+        queued += (
+            queue(
+                None,
+                NotificationKind.DAILY_DIGEST,
+                recipient=engineer,
+                dedupe_key=_digest_key(day, engineer),
+                subject=subject,
+            )
+            is not None
+        )
+    return queued
+
+
+def digest_context(notification: Notification) -> dict:
+    """The cases as they are when the digest is sent: unassigned, then the engineer's."""
+    day = date.fromisoformat(notification.dedupe_key.split(":")[1])
+    unassigned = Case.objects.filter(status=Status.NEW, assignee__isnull=True).order_by(
+        "priority", "created_at"
+    )
+    mine = Case.objects.filter(
+        status__in=OPEN_STATUSES, assignee_id=notification.recipient_id
+    ).order_by("priority", "-last_activity_at")
+    change_url = reverse("admin:cases_case_change", args=[0]).replace("/0/", "/{}/")
+
+    def rows(cases) -> list[dict]:
+        return [
+            {"case": case, "url": settings.SITE_URL + change_url.format(case.pk)}
+            for case in cases[:DIGEST_MAX_ROWS]
+        ]
+
+    return {
+        "day": day,
+        "unassigned": rows(unassigned),
+        "unassigned_count": unassigned.count(),
+        "mine": rows(mine),
+        "mine_count": mine.count(),
+    }
 
 
 def queue_reminder(case: Case, *, days_before: int) -> bool:
@@ -261,55 +389,74 @@ def _claim(notification_id: int) -> Notification | None:
 
 def build_email(notification: Notification) -> EmailMultiAlternatives:
     case = notification.case
-    recipient = notification.recipient
     context = email_context(notification)
     template = f"cases/email/{notification.kind}"
+    headers = {"Message-ID": message_id_for(notification), "Auto-Submitted": "auto-generated"}
+    if case is not None:
+        headers["X-Case-Reference"] = case.reference
     email = EmailMultiAlternatives(
         subject=notification.subject,
         body=render_to_string(f"{template}.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[notification.to_email],
-        reply_to=[reply_address(case, recipient)],
-        headers={
-            "Message-ID": message_id_for(notification),
-            "Auto-Submitted": "auto-generated",
-            "X-Case-Reference": case.reference,
-        },
+        # Replying is a path only about one case and from a known person.
+        reply_to=[context["reply_address"]] if context["reply_address"] else None,
+        headers=headers,
     )
     email.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
     # Anymail: the row id travels with the message (tracking webhooks report it back).
-    email.metadata = {"notification_id": str(notification.pk), "case": case.reference}
+    email.metadata = {"notification_id": str(notification.pk)}
+    if case is not None:
+        email.metadata["case"] = case.reference
     email.tags = [notification.kind]
     return email
 
 
 def email_context(notification: Notification) -> dict:
+    from . import email_actions
+
     case = notification.case
-    for_engineer = notification.kind in (
-        NotificationKind.CUSTOMER_REPLIED,
-        NotificationKind.CUSTOMER_REOPENED,
-        NotificationKind.CUSTOMER_RESOLVED,
-    )
+    recipient = notification.recipient
+    for_engineer = notification.kind in ENGINEER_KINDS
+    context = {
+        "case": case,
+        "recipient": recipient,
+        "for_engineer": for_engineer,
+        "message": notification.message,
+        "event": notification.event,
+        "help_url": f"{settings.SITE_URL}{reverse('help:case_statuses')}",
+        "admin_url": f"{settings.SITE_URL}{reverse('admin:cases_case_changelist')}",
+        "pending_days": settings.CASE_PENDING_CUSTOMER_AUTO_CLOSE_DAYS,
+        "resolved_days": settings.CASE_RESOLVED_AUTO_CLOSE_DAYS,
+        "reply_address": reply_address(case, recipient) if case and recipient else "",
+        "reply_to_closed": settings.CASE_EMAIL_REPLY_TO_CLOSED,
+    }
+    if notification.kind == NotificationKind.DAILY_DIGEST:
+        context.update(digest_context(notification))
+        return context
     path = (
         reverse("admin:cases_case_change", args=[case.pk])
         if for_engineer
         else case.get_absolute_url()
     )
-    reminder_days = None
+    context["case_url"] = f"{settings.SITE_URL}{path}"
+    context["auto_close_at"] = closes_at(notification)
     if notification.kind == NotificationKind.REMINDER:
-        _, reminder_days = _parse_reminder_key(notification.dedupe_key)
-    return {
-        "case": case,
-        "recipient": notification.recipient,
-        "message": notification.message,
-        "event": notification.event,
-        "case_url": f"{settings.SITE_URL}{path}",
-        "help_url": f"{settings.SITE_URL}{reverse('help:case_statuses')}",
-        "auto_close_at": closes_at(notification),
-        "pending_days": settings.CASE_PENDING_CUSTOMER_AUTO_CLOSE_DAYS,
-        "resolved_days": settings.CASE_RESOLVED_AUTO_CLOSE_DAYS,
-        "reminder_days": reminder_days,
-    }
+        _, context["reminder_days"] = _parse_reminder_key(notification.dedupe_key)
+        context["question"] = _current_question(case)
+    if notification.kind == NotificationKind.RESOLVED and notification.event_id and recipient:
+        for action in (email_actions.CONFIRM, email_actions.REOPEN):
+            context[f"{action}_url"] = email_actions.url_for(
+                case=case, recipient=recipient, action=action, event_id=notification.event_id
+            )
+    return context
+
+
+def _current_question(case: Case) -> Message | None:
+    """The engineer's question the running Pending Customer clock waits on."""
+    from .selectors import case_open_question
+
+    return case_open_question(case=case)
 
 
 def closes_at(notification: Notification) -> datetime | None:
@@ -323,7 +470,7 @@ def closes_at(notification: Notification) -> datetime | None:
         return event.created_at + pending_customer_timeout()
     if notification.kind == NotificationKind.RESOLVED and event is not None:
         return event.created_at + resolved_timeout()
-    return notification.case.auto_close_at
+    return notification.case.auto_close_at if notification.case else None
 
 
 def _finish(notification: Notification, **fields) -> None:

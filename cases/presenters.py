@@ -47,6 +47,8 @@ class CaseRow:
     updated_display: str
     opened_by: str  # a colleague's name in the organisation view, else ""
     can_mark_resolved: bool
+    can_confirm: bool
+    confirm_url: str
     # The "Action required" line of Pending Customer and Resolved cases.
     action_required: bool
     action_text: str
@@ -64,6 +66,7 @@ def case_rows(values: Iterable[dict], *, user, organisation: bool) -> list[CaseR
     placeholder = f"{Case.REFERENCE_PREFIX}0"
     detail_url = reverse("cases:detail", kwargs={"reference": placeholder})
     resolve_url = reverse("cases:mark_resolved", kwargs={"reference": placeholder})
+    confirm_url = reverse("cases:confirm", kwargs={"reference": placeholder})
     rows = []
     for case in values:
         reference = f"{Case.REFERENCE_PREFIX}{case['id'] + Case.REFERENCE_OFFSET}"
@@ -90,6 +93,8 @@ def case_rows(values: Iterable[dict], *, user, organisation: bool) -> list[CaseR
                 if organisation and case["requester_id"] != user.pk
                 else "",
                 can_mark_resolved=status in CUSTOMER_RESOLVABLE_STATUSES,
+                can_confirm=status == Status.RESOLVED,
+                confirm_url=confirm_url.replace(placeholder, reference),
                 action_required=info.action_required,
                 action_text=info.action,
                 asked_by=_name(case["assignee__full_name"], case["assignee__email"])

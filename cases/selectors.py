@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import Case as DbCase
 from django.db.models import Count, Prefetch, Q, QuerySet, Value, When
+from django.db.models.functions import TruncMonth
 
 from .models import (
     Actor,
@@ -13,6 +14,7 @@ from .models import (
     Case,
     CaseEvent,
     Message,
+    Rating,
     Status,
     pending_customer_timeout,
     resolved_timeout,
@@ -218,3 +220,24 @@ def engineers() -> QuerySet:
         )
         .distinct()
     )
+
+
+def satisfaction_report() -> dict:
+    """Ratings given with Confirm it worked: count and share of good ones, per engineer
+    (the case's assignee) and per month. Two aggregate queries over rated cases only."""
+    rated = Case.objects.exclude(rating="").filter(rated_at__isnull=False)
+    totals = {"total": Count("pk"), "good": Count("pk", filter=Q(rating=Rating.GOOD))}
+    per_engineer = list(
+        rated.values("assignee_id", "assignee__full_name", "assignee__email")
+        .annotate(**totals)
+        .order_by("-total", "assignee__email")
+    )
+    per_month = list(
+        rated.annotate(month=TruncMonth("rated_at"))
+        .values("month")
+        .annotate(**totals)
+        .order_by("-month")
+    )
+    for row in (*per_engineer, *per_month):
+        row["share"] = round(100 * row["good"] / row["total"])
+    return {"per_engineer": per_engineer, "per_month": per_month}

@@ -31,6 +31,7 @@ from .models import (
     MessageSource,
     NotificationKind,
     Priority,
+    Rating,
     Status,
 )
 from .text import clean_line
@@ -165,6 +166,10 @@ def _notify_requester(case: Case, kind: NotificationKind, *, event=None, message
         notifications.queue(case, kind, recipient=case.requester, event=event, message=message)
 
 
+# New cases the engineers are alerted to at once; the others wait for the daily digest.
+URGENT_PRIORITIES = (Priority.P1, Priority.P2)
+
+
 # --- Customer use cases ---------------------------------------------------------------
 
 
@@ -184,7 +189,8 @@ def case_open(
 
     Writes the case, its first thread message (the description, with attachments) and
     the history entry "opened". `follow_up_of` links a case started by an email reply
-    to a closed one.
+    to a closed one. Queues the acknowledgement to the requester and, for P1 and P2,
+    the alert to the engineers (P3 and P4 wait for the daily digest).
     """
     membership = getattr(requester, "membership", None)
     if membership is None:
@@ -211,7 +217,7 @@ def case_open(
         source=source,
         email_message_id=email_message_id,
     )
-    CaseEvent.objects.create(
+    event = CaseEvent.objects.create(
         case=case,
         transition="open",
         from_status=Status.NEW,
@@ -221,6 +227,9 @@ def case_open(
         reason="Case opened",
         created_at=now,
     )
+    _notify_requester(case, NotificationKind.CASE_OPENED, event=event)
+    if case.priority in URGENT_PRIORITIES:
+        notifications.queue_new_case_alert(case, event=event)
     return case
 
 
@@ -367,15 +376,53 @@ def case_mark_resolved(*, case: Case, customer) -> Case:
 
 
 @transaction.atomic
+def case_confirm_resolution(*, case: Case, customer, rating: str = "", comment: str = "") -> Case:
+    """The customer confirms a Resolved case worked (Confirm it worked): Closed at once.
+
+    `rating` ("good" or "bad", optional) answers "Did this solve your problem?", with an
+    optional comment; both are stored on the case. Writes the history entry saying the
+    customer confirmed and queues the email telling the assigned engineer.
+    """
+    if rating and rating not in Rating.values:
+        raise CaseActionError("Choose whether this solved your problem, or leave it blank.")
+    case = _lock(case)
+    _require_customer(case, customer)
+    comment = comment.strip()
+    reason = "The customer confirmed it worked"
+    if rating:
+        reason += f" (rated: {Rating(rating).label})"
+    event = _apply(
+        case,
+        "confirm",
+        actor=customer,
+        args=(rating, comment),
+        reason=reason,
+        refused=f"This case is {case.get_status_display()} now: only a resolved case "
+        "can be confirmed.",
+    )
+    case.last_customer_activity_at = event.created_at
+    case.save(update_fields=["last_customer_activity_at", "updated_at"])
+    _notify_assignee(case, NotificationKind.CUSTOMER_CONFIRMED, event=event)
+    return case
+
+
+@transaction.atomic
 def case_close(*, case: Case, actor, reason: str = "") -> Case:
-    """Close a case now, by its customer or an engineer. Closed cases stay in history."""
+    """Close a case now, by its customer or an engineer. Closed cases stay in history.
+
+    The other side is told: the assigned engineer when the customer closed it, the
+    requester when an engineer did.
+    """
     case = _lock(case)
     if actor is None or not actor.is_support_engineer:
         _require_customer(case, actor)
-    default_reason = (
-        "Closed by the customer" if _actor_kind(actor) == Actor.CUSTOMER else "Closed by engineer"
-    )
-    _apply(case, "close", actor=actor, reason=reason.strip() or default_reason)
+    by_customer = _actor_kind(actor) == Actor.CUSTOMER
+    default_reason = "Closed by the customer" if by_customer else "Closed by engineer"
+    event = _apply(case, "close", actor=actor, reason=reason.strip() or default_reason)
+    if by_customer:
+        _notify_assignee(case, NotificationKind.CUSTOMER_CLOSED, event=event)
+    else:
+        _notify_requester(case, NotificationKind.CLOSED, event=event)
     return case
 
 
@@ -608,6 +655,7 @@ def case_auto_close(*, case_id: int) -> Case | None:
         page_cache.forget_cases([case])
         event = _apply(case, "auto_close", actor=None, reason=_auto_close_reason(case.status))
         _notify_requester(case, NotificationKind.AUTO_CLOSED, event=event)
+        _notify_assignee(case, NotificationKind.ENGINEER_AUTO_CLOSED, event=event)
         return case
 
 
@@ -643,7 +691,7 @@ def _auto_close_batch(case_ids: Sequence[int]) -> list[Case]:
     """
     cases = (
         Case.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("requester")
+        .select_related("requester", "assignee")
         .filter(pk__in=case_ids)
         .order_by("pk")
     )
@@ -681,11 +729,13 @@ def _auto_close_batch(case_ids: Sequence[int]) -> list[Case]:
         Case.objects.filter(pk__in=pks).update(**dict(zip(AUTO_CLOSE_FIELDS, values, strict=True)))
     CaseEvent.objects.bulk_create(events)
     page_cache.forget_cases(closing)
-    notifications.queue_many(
-        (case, NotificationKind.AUTO_CLOSED, event)
-        for case, event in zip(closing, events, strict=True)
-        if case.requester.is_active
-    )
+    emails = []
+    for case, event in zip(closing, events, strict=True):
+        if case.requester.is_active:
+            emails.append((case, NotificationKind.AUTO_CLOSED, event, case.requester))
+        if case.assignee_id and case.assignee.is_active:
+            emails.append((case, NotificationKind.ENGINEER_AUTO_CLOSED, event, case.assignee))
+    notifications.queue_many(emails)
     return closing
 
 
@@ -770,3 +820,10 @@ def send_due_reminders() -> int:
                 continue
             queued += int(notifications.queue_reminder(case, days_before=min(due)))
     return queued
+
+
+def send_daily_digests() -> int:
+    """Queue today's digest for each engineer who has open cases or while any case waits
+    unassigned (P3 and P4 cases are announced here, not one by one). Reruns on the same
+    day queue nothing twice."""
+    return notifications.queue_daily_digests(day=timezone.localdate())

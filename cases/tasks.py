@@ -45,3 +45,8 @@ def close_stale_cases_task() -> list[str]:
 @shared_task(acks_late=True)
 def send_reminders_task() -> int:
     return services.send_due_reminders()
+
+
+@shared_task(acks_late=True)
+def send_daily_digests_task() -> int:
+    return services.send_daily_digests()

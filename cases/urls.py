@@ -25,11 +25,14 @@ app_name = "cases"
 urlpatterns = [
     path("", views.case_list, name="list"),
     path("new/", views.case_open, name="new"),
+    # Signed links from the resolved email: usable without signing in (cases.email_actions).
+    path("link/<slug:action>/<str:token>/", views.email_action, name="email_action"),
     path("<reference:reference>/", views.case_detail, name="detail"),
     path("<reference:reference>/reply/", views.case_reply, name="reply"),
     path("<reference:reference>/approval/", views.case_answer_approval, name="approval"),
     path("<reference:reference>/resolve/", views.case_mark_resolved, name="mark_resolved"),
     path("<reference:reference>/close/", views.case_close, name="close"),
+    path("<reference:reference>/confirm/", views.case_confirm, name="confirm"),
     path("<reference:reference>/reopen/", views.case_reopen, name="reopen"),
     path(
         "<reference:reference>/attachments/<int:attachment_id>/",

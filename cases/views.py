@@ -12,8 +12,8 @@ from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import page_cache, selectors, services
-from .forms import ApprovalForm, CaseOpenForm, CloseForm, ReopenForm, ReplyForm
+from . import email_actions, page_cache, selectors, services
+from .forms import ApprovalForm, CaseOpenForm, CloseForm, ConfirmForm, ReopenForm, ReplyForm
 from .models import (
     CUSTOMER_RESOLVABLE_STATUSES,
     STATUS_INFO,
@@ -54,6 +54,7 @@ def _case_actions(case: Case) -> dict[str, bool]:
         "can_mark_resolved": case.status in CUSTOMER_RESOLVABLE_STATUSES,
         "can_close": case.status != Status.CLOSED,
         "can_reopen": case.status in (Status.RESOLVED, Status.CLOSED),
+        "can_confirm": case.status == Status.RESOLVED,
         "can_answer_approval": case.status == Status.PENDING_CUSTOMER
         and case.info_request_kind == InfoRequestKind.APPROVAL,
     }
@@ -199,6 +200,7 @@ def _detail_context(request: HttpRequest, case: Case, **forms) -> dict:
         "reopen_form": forms.get("reopen_form") or ReopenForm(),
         "close_form": forms.get("close_form") or CloseForm(),
         "approval_form": forms.get("approval_form") or ApprovalForm(),
+        "confirm_form": forms.get("confirm_form") or ConfirmForm(),
         **_case_actions(case),
     }
 
@@ -335,6 +337,86 @@ def case_close(request: HttpRequest, reference: str) -> HttpResponse:
     else:
         messages.success(request, f"{case.reference} is closed. You can reopen it at any time.")
     return redirect(case)
+
+
+def _confirmed_message(case: Case) -> str:
+    return f"Thank you: {case.reference} is closed. You can reopen it at any time."
+
+
+@login_required
+@require_POST
+def case_confirm(request: HttpRequest, reference: str) -> HttpResponse:
+    """Confirm it worked: a Resolved case closes at once (from the case page or My Cases)."""
+    case = _case_or_404(request, reference)
+    form = ConfirmForm(request.POST)
+    if not form.is_valid():
+        return _case_page(request, case, status=400, confirm_form=form)
+    try:
+        services.case_confirm_resolution(
+            case=case,
+            customer=request.user,
+            rating=form.cleaned_data["rating"],
+            comment=form.cleaned_data["comment"],
+        )
+    except services.CaseActionError as error:
+        messages.error(request, f"{case.reference}: {error}")
+    else:
+        messages.success(request, _confirmed_message(case))
+    return redirect(_safe_next(request, case))
+
+
+@require_http_methods(["GET", "POST"])
+def email_action(request: HttpRequest, action: str, token: str) -> HttpResponse:
+    """A signed link from the resolved email: a page with one button, then that action.
+
+    Works without signing in, for this action on this case only; the POST checks the
+    link again. A forged, used or expired link explains itself and offers sign-in.
+    """
+    link = email_actions.check(action, token)
+    form = (ConfirmForm if action == email_actions.CONFIRM else ReopenForm)(
+        request.POST if request.method == "POST" else None
+    )
+    valid = link.state is email_actions.LinkState.VALID
+    if valid and request.method == "POST" and form.is_valid():
+        try:
+            _email_action_apply(link, form.cleaned_data)
+        except services.CaseActionError:
+            # The case moved on between the check and its lock: explain as a used link.
+            link = email_actions.check(action, token)
+        else:
+            context = {"action": action, "case": link.case, "login_url": _login_url(link.case)}
+            return render(request, "cases/email_action_done.html", context)
+    status = {
+        email_actions.LinkState.VALID: 400 if form.is_bound else 200,
+        email_actions.LinkState.INVALID: 400,
+        email_actions.LinkState.USED: 410,
+        email_actions.LinkState.EXPIRED: 410,
+    }[link.state]
+    context = {
+        "link": link,
+        "state": link.state.value,
+        "action": action,
+        "case": link.case,
+        "form": form,
+        "login_url": _login_url(link.case),
+    }
+    return render(request, "cases/email_action.html", context, status=status)
+
+
+def _email_action_apply(link: email_actions.EmailAction, data: dict) -> None:
+    if link.action == email_actions.CONFIRM:
+        services.case_confirm_resolution(
+            case=link.case, customer=link.recipient, rating=data["rating"], comment=data["comment"]
+        )
+    else:
+        services.case_reopen(case=link.case, actor=link.recipient, message=data["message"])
+
+
+def _login_url(case: Case | None) -> str:
+    from django.contrib.auth.views import redirect_to_login
+
+    target = case.get_absolute_url() if case is not None else "/cases/"
+    return redirect_to_login(target)["Location"]
 
 
 @login_required

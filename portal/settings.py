@@ -324,6 +324,8 @@ if not DEBUG:
 INBOUND_EMAIL_ESPS = [esp.lower() for esp in env_list("INBOUND_EMAIL_ESPS", "postmark,mailgun")]
 # Mail from these domains is our own coming back (a loop), never a customer's reply.
 OWN_EMAIL_DOMAINS = [d.lower() for d in env_list("OWN_EMAIL_DOMAINS", REPLY_DOMAIN)]
+# New P1/P2 cases alert this address (e.g. an on-call list); unset: every engineer.
+ONCALL_EMAIL = os.environ.get("ONCALL_EMAIL", "").strip()
 # An emailed reply to a Closed case: "reopen" it, or start a "new_case" linked to it.
 CASE_EMAIL_REPLY_TO_CLOSED = os.environ.get("CASE_EMAIL_REPLY_TO_CLOSED", "reopen")
 if CASE_EMAIL_REPLY_TO_CLOSED not in {"reopen", "new_case"}:
@@ -394,6 +396,10 @@ CELERY_BEAT_SCHEDULE = {
     "send-reminders": {
         "task": "cases.tasks.send_reminders_task",
         "schedule": crontab(minute=env_int("REMINDER_MINUTE", 5)),
+    },
+    "send-daily-digests": {
+        "task": "cases.tasks.send_daily_digests_task",
+        "schedule": crontab(hour=env_int("DIGEST_HOUR", 7), minute=0),
     },
 }
 

@@ -24,7 +24,7 @@ from django.test.signals import template_rendered
 from django.utils import timezone
 from django.views import defaults
 
-from cases import notifications, services
+from cases import email_actions, notifications, services
 from cases.models import (
     Case,
     CaseEvent,
@@ -247,6 +247,8 @@ def _emails(catalogue: Catalogue, cases: dict[str, Case]) -> None:
         event = CaseEvent.objects.filter(case=case).order_by("-created_at", "-id").first()
         message = case.messages.filter(is_internal=False).order_by("-created_at", "-id").first()
         for kind in NotificationKind:
+            if kind == NotificationKind.DAILY_DIGEST:
+                continue  # about no one case: built once below
             if kind == NotificationKind.REMINDER:
                 since = case.pending_since or timezone.now()
                 key = f"reminder:{case.pk}:{since.timestamp():.6f}:1:{case.requester_id}"
@@ -262,13 +264,55 @@ def _emails(catalogue: Catalogue, cases: dict[str, Case]) -> None:
                 subject=notifications._subject(case, kind),
                 dedupe_key=key,
             )
-            email = notifications.build_email(notification)
-            label = f"email {kind} ({name})"
-            catalogue.add(label, "email-subject", email.subject)
-            catalogue.add(label, "email-text", email.body)
-            for content, mimetype in email.alternatives:
-                if mimetype == "text/html":
-                    catalogue.add(label, "email-html", content)
+            _add_email(
+                catalogue, f"email {kind} ({name})", notifications.build_email(notification)
+            )
+
+    notifications.queue_daily_digests(day=timezone.localdate())
+    for notification in Notification.objects.filter(kind=NotificationKind.DAILY_DIGEST):
+        _add_email(
+            catalogue, f"email {notification.kind}", notifications.build_email(notification)
+        )
+
+
+def _add_email(catalogue: Catalogue, label: str, email) -> None:
+    catalogue.add(label, "email-subject", email.subject)
+    catalogue.add(label, "email-text", email.body)
+    for content, mimetype in email.alternatives:
+        if mimetype == "text/html":
+            catalogue.add(label, "email-html", content)
+
+
+def _email_link_pages(catalogue: Catalogue, case: Case) -> None:
+    """The pages behind the resolved email's signed links, in each state. Last: it closes
+    the case."""
+    event_id = email_actions._latest_status_change_id(case)
+    client = Client()
+    for action in (email_actions.CONFIRM, email_actions.REOPEN):
+        url = email_actions.url_for(
+            case=case, recipient=case.requester, action=action, event_id=event_id
+        ).removeprefix(settings.SITE_URL)
+        catalogue.add(f"email link: {action}", "page", _get(client, url))
+    catalogue.add(
+        "email link: forged",
+        "page",
+        _get(client, "/cases/link/confirm/forged/", status=400),
+    )
+    url = email_actions.url_for(
+        case=case, recipient=case.requester, action=email_actions.CONFIRM, event_id=event_id
+    ).removeprefix(settings.SITE_URL)
+    response = client.post(url, {"rating": "", "comment": ""})
+    assert response.status_code == 200
+    catalogue.add("email link: confirmed", "page", response.content)
+    catalogue.add("email link: used", "page", _get(client, url, status=410))
+
+
+def _satisfaction_report(catalogue: Catalogue, engineer) -> None:
+    client = Client()
+    client.force_login(engineer)
+    catalogue.add(
+        "admin satisfaction report", "admin", _get(client, "/admin/cases/case/satisfaction/")
+    )
 
 
 def render_everything() -> Catalogue:
@@ -291,6 +335,8 @@ def render_everything() -> Catalogue:
         _anonymous_pages(catalogue, requester)
         _admin_pages(catalogue, engineer, cases)
         _emails(catalogue, cases)
+        _email_link_pages(catalogue, cases["resolved"])
+        _satisfaction_report(catalogue, engineer)
     finally:
         template_rendered.disconnect(dispatch_uid="tests.rendered")
     return catalogue

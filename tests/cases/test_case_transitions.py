@@ -55,6 +55,7 @@ MAY_ATTEMPT = {
     "reply": [*CUSTOMERS, ENGINEER],
     "resolve": [ENGINEER],
     "mark_resolved": CUSTOMERS,
+    "confirm": CUSTOMERS,
     "close": [*CUSTOMERS, ENGINEER],
     "reopen": [*CUSTOMERS, ENGINEER],
 }
@@ -75,6 +76,7 @@ TABLE: list[tuple[str, list[Status], list[str], Allowed]] = [
     ("reply",         [NEW, OPEN, IN_PROGRESS, PENDING, RESOLVED], [ENGINEER], Allowed(None)),
     ("resolve",       [OPEN, IN_PROGRESS, PENDING],            [ENGINEER],  Allowed(RESOLVED, "Resolved by engineer")),
     ("mark_resolved", [NEW, OPEN, IN_PROGRESS, PENDING],       CUSTOMERS,   Allowed(RESOLVED, "Marked resolved by the customer")),
+    ("confirm",       [RESOLVED],                              CUSTOMERS,   Allowed(CLOSED, "The customer confirmed it worked")),
     ("close",         [NEW, OPEN, IN_PROGRESS, PENDING, RESOLVED], CUSTOMERS, Allowed(CLOSED, "Closed by the customer")),
     ("close",         [NEW, OPEN, IN_PROGRESS, PENDING, RESOLVED], [ENGINEER], Allowed(CLOSED, "Closed by engineer")),
     ("reopen",        [RESOLVED, CLOSED],                      CUSTOMERS,   Allowed(OPEN, "Reopened by the customer")),
@@ -145,6 +147,8 @@ def run(action: str, case: Case, actor) -> None:
             services.case_resolve(case=case, engineer=actor)
         case "mark_resolved":
             services.case_mark_resolved(case=case, customer=actor)
+        case "confirm":
+            services.case_confirm_resolution(case=case, customer=actor)
         case "close":
             services.case_close(case=case, actor=actor)
         case "reopen":
@@ -241,7 +245,8 @@ def test_auto_close_by_the_scheduler_when_due(status):
     assert event.actor is None
     assert event.actor_kind == Actor.SCHEDULER
     assert event.reason == AUTO_CLOSE[status]
-    assert snapshot(case)["notifications"] == before["notifications"] + 1
+    # The customer and the assigned engineer are told.
+    assert snapshot(case)["notifications"] == before["notifications"] + 2
 
 
 @pytest.mark.parametrize("status", [PENDING, RESOLVED])

@@ -25,6 +25,10 @@ def test_every_journey_through_the_services_passes(customer, engineer, time_mach
     reopened = journeys.resolved(customer, engineer)
     services.case_reply(case=reopened, author=customer, body="It broke again.")
     services.case_close(case=journeys.in_progress(customer, engineer), actor=customer)
+    services.case_close(case=journeys.in_progress(customer, engineer), actor=engineer)
+    services.case_confirm_resolution(
+        case=journeys.resolved(customer, engineer), customer=customer, rating="good"
+    )
     forgotten = journeys.pending_customer(customer, engineer)
     accepted = journeys.resolved(customer, engineer)
     time_machine.shift(days(15))
@@ -79,6 +83,24 @@ def test_notifying_transition_without_its_email_is_reported(customer, engineer):
     violations = invariants.find_violations()
     assert [v.rule for v in violations] == ["notification"]
     assert f"resolve entry {event.pk} has no resolved email" in violations[0].detail
+
+
+@pytest.mark.parametrize("transition", ["confirm", "close"])
+def test_customer_closing_without_the_engineers_email_is_reported(transition, customer, engineer):
+    case = journeys.resolved(customer, engineer)
+    Case.objects.filter(pk=case.pk).update(status=Status.CLOSED, closed_at=case.resolved_at)
+    event = CaseEvent.objects.create(
+        case=case,
+        transition=transition,
+        from_status=Status.RESOLVED,
+        to_status=Status.CLOSED,
+        actor=customer,
+        actor_kind=Actor.CUSTOMER,
+    )
+    violations = invariants.find_violations()
+    assert [v.rule for v in violations] == ["notification"]
+    assert f"{transition} entry {event.pk} has no" in violations[0].detail
+    assert violations[0].detail.endswith("email to the engineer")
 
 
 def test_customer_message_on_a_closed_case_without_reopen_is_reported(customer, engineer):

@@ -36,7 +36,8 @@ def test_pending_case_is_reminded_on_days_7_and_13_then_closed_on_day_14_by_the_
             send_reminders_task()
             close_stale_cases_task()
             relay_notifications_task()
-        received += [(now - ASKED, email.subject) for email in mailoutbox]
+        to_customer = [email for email in mailoutbox if email.to == [case.requester.email]]
+        received += [(now - ASKED, email.subject) for email in to_customer]
         mailoutbox.clear()
         now += timedelta(hours=1)
 
@@ -67,9 +68,14 @@ def test_close_stale_cases_command_closes_with_the_closing_email_15_days_later(
         call_command("close_stale_cases")
 
     assert f"Closed {case.reference}" in capsys.readouterr().out
-    [email] = mailoutbox
-    assert email.to == [case.requester.email]
-    assert email.subject.startswith(f"[{case.reference}] Closed automatically:")
+    # The customer, and the engineer the case was assigned to.
+    assert sorted(email.to[0] for email in mailoutbox) == sorted(
+        [case.requester.email, case.assignee.email]
+    )
+    assert all(
+        email.subject.startswith(f"[{case.reference}] Closed automatically:")
+        for email in mailoutbox
+    )
     waiting.refresh_from_db()
     assert waiting.status == Status.PENDING_CUSTOMER
 
@@ -83,5 +89,5 @@ def test_sweep_task_rerun_closes_nothing_twice(
     with django_capture_on_commit_callbacks(execute=True):
         assert close_stale_cases_task() == [case.reference]
         assert close_stale_cases_task() == []
-    assert len(mailoutbox) == 1
-    assert "Why: Resolved with no objection for 7 days." in mailoutbox[0].body
+    assert len(mailoutbox) == 2  # the customer and the engineer, once each
+    assert all("Why: Resolved with no objection for 7 days." in e.body for e in mailoutbox)

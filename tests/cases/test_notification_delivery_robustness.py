@@ -4,7 +4,7 @@ retryable."""
 import pytest
 
 from cases import notifications
-from cases.models import Notification, NotificationState
+from cases.models import Notification, NotificationKind, NotificationState
 from tests import journeys
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
@@ -12,7 +12,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 def test_queued_notification_without_event_or_message_join_is_sent(customer, engineer, mailoutbox):
     case = journeys.pending_customer(customer, engineer)
-    notification = Notification.objects.get(case=case)
+    notification = Notification.objects.get(case=case, kind=NotificationKind.PENDING_CUSTOMER)
 
     result = notifications.deliver(notification.pk)
 
@@ -31,7 +31,7 @@ def test_error_that_cannot_be_described_still_leaves_the_row_retryable(
     customer, engineer, monkeypatch
 ):
     case = journeys.pending_customer(customer, engineer)
-    notification = Notification.objects.get(case=case)
+    notification = Notification.objects.get(case=case, kind=NotificationKind.PENDING_CUSTOMER)
 
     def fail(self, *args, **kwargs):
         raise UnprintableProviderError("provider said no")

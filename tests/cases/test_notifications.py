@@ -104,9 +104,16 @@ def test_resolve_emails_customer_to_confirm_or_reopen_with_close_date(
     assert email.subject.startswith(f"[{case.reference}] Resolved:")
     for body in (email.body, html_of(email)):
         assert "Fixed in 2.4.1." in body
-        assert "confirm" in body
-        assert "Reopen Case" in body
+        assert "Confirm it worked" in body
+        assert "It's not fixed — reopen" in body or "It&#x27;s not fixed — reopen" in body
+        assert "/cases/link/confirm/" in body
+        assert "/cases/link/reopen/" in body
         assert "9 March 2026" in body  # 7 days after resolving
+        # What replying does, truthfully (the spec: a reply is an objection).
+        assert "A reply to this email counts as an objection" in body
+        assert "reopens it" in body
+        assert "keep the reference in the subject" not in body
+    assert email.reply_to == [notifications.reply_address(case, case.requester)]
 
 
 def test_auto_close_emails_customer_why_and_how_to_reopen(
@@ -119,12 +126,22 @@ def test_auto_close_emails_customer_why_and_how_to_reopen(
         assert services.case_auto_close(case_id=case.pk) is not None
 
     email = only_email_to(mailoutbox, case.requester.email)
-    assert len(mailoutbox) == 1
+    assert len(mailoutbox) == 2  # and the engineer, below
     assert email.subject.startswith(f"[{case.reference}] Closed automatically:")
     for body in (email.body, html_of(email)):
         assert "Why: No reply for 14 days on Pending Customer." in body
         assert "Reopen Case" in body
         assert "full history" in body
+        assert "A reply to this email is added to the case and reopens it." in body
+    assert email.reply_to == [notifications.reply_address(case, case.requester)]
+
+    to_engineer = only_email_to(mailoutbox, case.assignee.email)
+    assert to_engineer.subject == f"[{case.reference}] Closed automatically: {case.subject}"
+    for body in (to_engineer.body, html_of(to_engineer)):
+        assert "assigned to you, has been closed automatically" in body
+        assert "No reply for 14 days on Pending Customer" in body
+        assert f"/admin/cases/case/{case.pk}/change/" in body
+    assert to_engineer.reply_to == [notifications.reply_address(case, case.assignee)]
 
 
 def test_customer_reopen_emails_customer_and_engineer_with_the_reason(
@@ -201,12 +218,20 @@ def test_internal_note_emails_nobody(mailoutbox, django_capture_on_commit_callba
     assert not Notification.objects.exists()
 
 
-def test_customer_closing_their_case_emails_nobody(mailoutbox, django_capture_on_commit_callbacks):
-    case = CaseFactory(in_progress=True)
+def test_customer_closing_their_case_tells_the_engineer_only(
+    mailoutbox, django_capture_on_commit_callbacks
+):
+    case = CaseFactory(in_progress=True, subject="VPN drops")
     with django_capture_on_commit_callbacks(execute=True):
         services.case_close(case=case, actor=case.requester)
 
-    assert mailoutbox == []
+    [email] = mailoutbox
+    assert email.to == [case.assignee.email]
+    assert email.subject == f"[{case.reference}] Customer closed: VPN drops"
+    for body in (email.body, html_of(email)):
+        assert f"closed case {case.reference} (it was In Progress)" in body
+        assert f"/admin/cases/case/{case.pk}/change/" in body
+    assert email.reply_to == [notifications.reply_address(case, case.assignee)]
 
 
 # --- Exactly once ---------------------------------------------------------------------

@@ -9,7 +9,7 @@ from tests.factories import CaseFactory, days
 pytestmark = pytest.mark.django_db
 
 
-def test_sweep_closes_due_cases_with_history_and_one_email_each(
+def test_sweep_closes_due_cases_with_history_and_one_email_to_each_side(
     time_machine, django_capture_on_commit_callbacks, mailoutbox, settings
 ):
     settings.CASE_SWEEP_BATCH_SIZE = 2  # several batches
@@ -33,10 +33,17 @@ def test_sweep_closes_due_cases_with_history_and_one_email_each(
         assert case.pending_since is None and case.closed_at is not None
         event = CaseEvent.objects.get(case=case, transition="auto_close")
         assert event.actor is None and event.to_status == Status.CLOSED
-        notification = Notification.objects.get(case=case, event=event)
-        assert notification.kind == NotificationKind.AUTO_CLOSED
-        assert notification.state == NotificationState.SENT
-    assert sorted(email.to[0] for email in mailoutbox) == sorted(c.requester.email for c in due)
+        sent = Notification.objects.filter(case=case, event=event)
+        assert sorted(sent.values_list("kind", "recipient_id")) == sorted(
+            [
+                (NotificationKind.AUTO_CLOSED, case.requester_id),
+                (NotificationKind.ENGINEER_AUTO_CLOSED, case.assignee_id),
+            ]
+        )
+        assert {n.state for n in sent} == {NotificationState.SENT}
+    assert sorted(email.to[0] for email in mailoutbox) == sorted(
+        [c.requester.email for c in due] + [c.assignee.email for c in due]
+    )
     for case in (not_yet, held):
         case.refresh_from_db()
         assert case.status != Status.CLOSED
@@ -51,7 +58,7 @@ def test_rerunning_the_sweep_changes_nothing(time_machine):
 
     assert services.close_stale_cases() == []
     assert CaseEvent.objects.filter(case=case, transition="auto_close").count() == 1
-    assert Notification.objects.filter(case=case).count() == 1
+    assert Notification.objects.filter(case=case).count() == 2  # customer and engineer
 
 
 def test_a_failing_batch_is_retried_case_by_case(time_machine, monkeypatch):

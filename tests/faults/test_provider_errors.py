@@ -7,7 +7,7 @@ import json
 import pytest
 from django.test import Client
 
-from cases.models import Notification, NotificationState
+from cases.models import Notification, NotificationKind, NotificationState
 from tests import journeys
 from tests.factories import EngineerFactory, customer
 from tests.faults.conftest import wait_for
@@ -32,6 +32,11 @@ def test_provider_errors_are_retried_with_backoff_or_marked_failed(cluster, inva
     script.write_text(json.dumps(SCRIPT))
     engineer = EngineerFactory()
     cases = {email: journeys.pending_customer(customer(email=email), engineer) for email in SCRIPT}
+    # The acknowledgements of the new cases went out before the provider misbehaved: this
+    # is about the engineer's question to each customer.
+    Notification.objects.filter(kind=NotificationKind.CASE_OPENED).update(
+        state=NotificationState.SENT
+    )
 
     cluster.worker(FAULTS_PROVIDER_SCRIPT=str(script), NOTIFICATION_RETRY_BACKOFF_SECONDS="1")
     wait_for(
@@ -40,7 +45,7 @@ def test_provider_errors_are_retried_with_backoff_or_marked_failed(cluster, inva
         what="every notification to be sent or failed",
     )
 
-    rows = {n.to_email: n for n in Notification.objects.all()}
+    rows = {n.to_email: n for n in Notification.objects.exclude(kind=NotificationKind.CASE_OPENED)}
     attempts = cluster.mail("start")
     for email in ("busy@example.com", "slow@example.com"):
         row = rows[email]

@@ -23,7 +23,7 @@ def test_killed_worker_loses_no_email_and_flags_the_one_it_was_sending(cluster, 
     for _ in range(6):
         journeys.pending_customer(customer(), engineer)
     notifications = list(Notification.objects.values_list("pk", flat=True))
-    assert len(notifications) == 6
+    assert len(notifications) == 12  # each case's acknowledgement and question
 
     # Each send takes a second, so the kill lands inside one.
     first = cluster.worker("worker", FAULTS_EMAIL_DELAY="1.0")
@@ -50,7 +50,7 @@ def test_killed_worker_loses_no_email_and_flags_the_one_it_was_sending(cluster, 
     cluster.worker("worker-restarted", FAULTS_EMAIL_DELAY="0.1", **recovery)
     cluster.beat("beat", **recovery)
     wait_for(
-        lambda: Notification.objects.filter(state=NotificationState.SENT).count() == 6,
+        lambda: Notification.objects.filter(state=NotificationState.SENT).count() == 12,
         timeout=120,
         what="every notification to be sent",
     )
