@@ -10,6 +10,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryD
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import email_actions, page_cache, selectors, services
@@ -365,6 +366,8 @@ def case_confirm(request: HttpRequest, reference: str) -> HttpResponse:
     return redirect(_safe_next(request, case))
 
 
+# The link itself is a credential: neither the page nor its answer may be kept by a cache.
+@never_cache
 @require_http_methods(["GET", "POST"])
 def email_action(request: HttpRequest, action: str, token: str) -> HttpResponse:
     """A signed link from the resolved email: a page with one button, then that action.

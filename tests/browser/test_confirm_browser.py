@@ -54,6 +54,9 @@ def test_confirm_it_worked_from_the_my_cases_row(page, live_url):
 
     expect(page.get_by_text(f"Thank you: {case.reference} is closed.")).to_be_visible()
     expect(page).to_have_url(re.compile(r"/cases/$"))
+    # Closed cases leave the default (active) list for their own tab.
+    expect(page.locator(f'[data-case-reference="{case.reference}"]')).to_have_count(0)
+    page.goto(f"{live_url}/cases/?status=closed")
     expect(page.locator(f'[data-case-reference="{case.reference}"]')).to_have_attribute(
         "data-case-status", "closed"
     )

@@ -23,13 +23,18 @@ def test_every_portal_page_is_private_and_not_stored_when_signed_in(
     client, customer, victim_case, victim_attachment
 ):
     client.force_login(customer)
-    values = {"reference": victim_case.reference, "attachment_id": victim_attachment.pk}
+    values = {
+        "reference": victim_case.reference,
+        "attachment_id": victim_attachment.pk,
+        "action": "confirm",
+        "token": "forged",
+    }
     checked = set()
     for route in portal_routes():
         path = concrete_path(route, values)
         response = client.get(path)
-        # Action URLs answer GET with 405: that page is covered too.
-        assert response.status_code in (200, 405), f"GET {path}"
+        # Action URLs answer GET with 405, a forged email link 400: covered too.
+        assert response.status_code in (200, 405, 400), f"GET {path}"
         assert_not_stored(response, f"GET {path} ({route})")
         checked.add(str(route))
     assert {"cases:list", "cases:detail", "cases:new", "cases:attachment"} <= checked
@@ -73,3 +78,10 @@ def test_public_help_page_stays_cacheable_for_visitors(client):
 
     assert response.status_code == 200
     assert "no-store" not in response.get("Cache-Control", "")
+
+
+def test_email_link_pages_are_not_stored_even_for_visitors(client, victim_case):
+    # The token in the URL stands for the customer: no shared cache may keep the page.
+    response = client.get("/cases/link/confirm/forged/")
+    assert response.status_code == 400
+    assert_not_stored(response, "GET /cases/link/confirm/forged/ (anonymous)")
