@@ -180,6 +180,17 @@ def is_customer_or_engineer(instance: Case, user) -> bool:
     return is_case_customer(instance, user) or is_engineer(instance, user)
 
 
+def can_work_cases(user) -> bool:
+    """May work cases (replies, notes, transitions): the admin's workbench and replies by
+    email ask this same question."""
+    return bool(
+        user
+        and user.is_authenticated
+        and user.is_support_engineer
+        and user.has_perm("cases.work_case")
+    )
+
+
 def is_scheduler(instance: Case, user) -> bool:
     # The scheduler acts as nobody.
     return user is None
@@ -661,6 +672,8 @@ class InboundReason(models.TextChoices):
     PROVIDER_DISABLED = "provider_disabled", "Email provider not enabled for inbound mail"
     REFUSED = "refused", "Refused by the case"
     UNREADABLE = "unreadable", "The provider's post could not be read"
+    NOTE = "note", "Internal note added by an engineer"
+    NOT_ENGINEER = "not_engineer", "Sender is no longer an engineer allowed to work the case"
 
 
 class InboundEmail(UndeletableModel):

@@ -253,6 +253,7 @@ def case_reply(
             body=body,
             source=source,
             attachments=attachments,
+            email_message_id=email_message_id,
         )
         case.last_activity_at = now
         case.save(update_fields=["last_activity_at", "updated_at"])
@@ -525,7 +526,14 @@ def case_resolve(*, case: Case, engineer, message: str = "") -> Case:
 
 
 @transaction.atomic
-def case_add_internal_note(*, case: Case, engineer, body: str) -> Message:
+def case_add_internal_note(
+    *,
+    case: Case,
+    engineer,
+    body: str,
+    source: MessageSource = MessageSource.ADMIN,
+    email_message_id: str = "",
+) -> Message:
     """An engineers-only note in the thread: never shown or emailed to customers."""
     _require_engineer(engineer)
     case = _lock(case)
@@ -535,7 +543,8 @@ def case_add_internal_note(*, case: Case, engineer, body: str) -> Message:
         author_kind=Actor.ENGINEER,
         body=body,
         is_internal=True,
-        source=MessageSource.ADMIN,
+        source=source,
+        email_message_id=email_message_id,
     )
 
 
