@@ -12,7 +12,8 @@ the case: named by exactly one valid mailbox in From, which the provider's sende
 
 Engineers answer the same way: a reply to an email an engineer received about the case,
 from that engineer while they may still work cases, is a public reply as the admin
-sends it, or an internal note when its first line is `#note`.
+sends it, or an internal note when its first line is `#note`. A customer's reply to a
+Resolved case that only says thanks (`cases.thanks`) leaves it resolved.
 
 Every message received is recorded once per Message-ID (`InboundEmail`): accepted
 replies point at the thread message they became; rejected ones, automatic replies,
@@ -52,6 +53,7 @@ from .models import (
 from .notifications import message_id_for, parse_reply_address
 from .reply_text import html_to_text, trim_reply
 from .text import clean_line, clean_text
+from .thanks import is_thanks_only
 from .uploads import clean_filename, verify_upload
 
 logger = logging.getLogger(__name__)
@@ -367,6 +369,23 @@ def _accept(record: InboundEmail, message, case: Case, sender) -> None:
             record.reply = new_case.messages.order_by("id").first()
             record.reason = InboundReason.FOLLOW_UP
             record.detail = f"Follow-up case {new_case.reference} opened"
+        elif case.status == Status.RESOLVED and is_thanks_only(
+            body, has_attachments=bool(attachments or refused), names=_names_on(case, sender)
+        ):
+            record.reply = services.case_reply_thanks(
+                case=case,
+                author=sender,
+                body=body,
+                source=MessageSource.EMAIL,
+                email_message_id=record.email_message_id,
+            )
+            # Still resolved: taken as thanks. Otherwise the case moved on meanwhile
+            # and it was an ordinary reply.
+            if record.reply.case.status == Status.RESOLVED:
+                record.reason = InboundReason.THANKS
+                record.detail = "Read as thanks only: the case stays resolved"
+            else:
+                record.reason = InboundReason.REPLY
         else:
             record.reply = services.case_reply(
                 case=case,
@@ -435,6 +454,12 @@ def _our_notification(message_id: str) -> Notification | None:
     if not constant_time_compare(message_id_for(notification).lower(), message_id.lower()):
         return None
     return notification
+
+
+def _names_on(case: Case, sender) -> list[str]:
+    """Names a thank-you may mention: the sender signing it, the engineers greeted."""
+    people = [sender, case.assignee, case.original_engineer]
+    return [person.full_name for person in people if person is not None and person.full_name]
 
 
 def _user_with_pk(pk: int):

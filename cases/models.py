@@ -583,6 +583,7 @@ class NotificationKind(models.TextChoices):
     CUSTOMER_REPLIED = "customer_replied", "Customer replied (to engineer)"
     CUSTOMER_REOPENED = "customer_reopened", "Customer reopened (to engineer)"
     CUSTOMER_RESOLVED = "customer_resolved", "Customer marked resolved (to engineer)"
+    THANKS_RECEIVED = "thanks_received", "Thank-you received; case stays resolved"
 
 
 class NotificationState(models.TextChoices):
@@ -674,6 +675,7 @@ class InboundReason(models.TextChoices):
     UNREADABLE = "unreadable", "The provider's post could not be read"
     NOTE = "note", "Internal note added by an engineer"
     NOT_ENGINEER = "not_engineer", "Sender is no longer an engineer allowed to work the case"
+    THANKS = "thanks", "Thank-you added; case stays resolved"
 
 
 class InboundEmail(UndeletableModel):

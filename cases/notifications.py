@@ -59,6 +59,7 @@ SUBJECTS = {
     NotificationKind.CUSTOMER_REPLIED: "[{ref}] Customer replied: {subject}",
     NotificationKind.CUSTOMER_REOPENED: "[{ref}] Customer reopened: {subject}",
     NotificationKind.CUSTOMER_RESOLVED: "[{ref}] Customer marked resolved: {subject}",
+    NotificationKind.THANKS_RECEIVED: "[{ref}] Thanks received, case stays resolved: {subject}",
 }
 
 
@@ -193,7 +194,10 @@ def queue_reminder(case: Case, *, days_before: int) -> bool:
 
 
 def is_obsolete(notification: Notification) -> bool:
-    """A reminder whose clock has stopped (the customer replied, the case moved on)."""
+    """A reminder whose clock has stopped (the customer replied, the case moved on), or
+    a "stays resolved" email for a case no longer resolved."""
+    if notification.kind == NotificationKind.THANKS_RECEIVED:
+        return notification.case.status != Status.RESOLVED
     if notification.kind != NotificationKind.REMINDER:
         return False
     case = notification.case
