@@ -39,7 +39,7 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from . import admin_forms, selectors, services
-from .models import Attachment, Case, MessageSource, Notification, Status
+from .models import Attachment, Case, MessageSource, Notification, Status, can_work_cases
 from .text import CleanSearchMixin
 from .views import attachment_file_response
 
@@ -403,8 +403,7 @@ class CaseAdmin(CleanSearchMixin, NeverDeleteMixin, admin.ModelAdmin):
         return False
 
     def has_work_permission(self, request: HttpRequest) -> bool:
-        user = request.user
-        return user.has_perm("cases.work_case") and user.is_support_engineer
+        return can_work_cases(request.user)
 
     def has_change_permission(self, request, obj=None) -> bool:
         return super().has_change_permission(request, obj) and request.user.is_support_engineer

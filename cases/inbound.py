@@ -10,6 +10,11 @@ the case: named by exactly one valid mailbox in From, which the provider's sende
 (DMARC, SPF and DKIM, where reported) do not contradict. Automatic replies
 (out-of-office, list mail) are recognised by RFC 3834 and the common vendor markers.
 
+Engineers answer the same way: a reply to an email an engineer received about the case,
+from that engineer while they may still work cases, is a public reply as the admin
+sends it, or an internal note when its first line is `#note`. A customer's reply to a
+Resolved case that only says thanks (`cases.thanks`) leaves it resolved.
+
 Every message received is recorded once per Message-ID (`InboundEmail`): accepted
 replies point at the thread message they became; rejected ones, automatic replies,
 bounces and loops stay in the record for engineers and never touch a case.
@@ -43,10 +48,12 @@ from .models import (
     MessageSource,
     Notification,
     Status,
+    can_work_cases,
 )
 from .notifications import message_id_for, parse_reply_address
 from .reply_text import html_to_text, trim_reply
 from .text import clean_line, clean_text
+from .thanks import is_thanks_only
 from .uploads import clean_filename, verify_upload
 
 logger = logging.getLogger(__name__)
@@ -100,6 +107,10 @@ RAW_HEADER_POLICY = SMTPUTF8.clone(max_line_length=None)
 MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 OUR_MESSAGE_ID = re.compile(r"^<notification\.(\d+)\.[0-9a-f]{12}@[^<>\s]+>$", re.IGNORECASE)
 EXCERPT_CHARS = 5000
+# An engineer's emailed reply whose first line is `#note` alone is an internal note.
+NOTE_LINE = re.compile(r"^\s*#note\s*$", re.IGNORECASE)
+# A first line that starts like a marker but is not one ("# note", "#note: logs").
+NOTE_LIKE = re.compile(r"^\s*#\s*notes?\b", re.IGNORECASE)
 # The same limit as a reply typed on the web.
 REPLY_MAX_CHARS = ReplyForm.base_fields["body"].max_length
 
@@ -220,6 +231,9 @@ def _process(record: InboundEmail, message) -> None:
     failure = _authentication_failure(message)
     if failure:
         return _refuse(record, InboundReason.NOT_AUTHENTICATED, failure)
+    recipient = _user_with_pk(route.recipient_id)
+    if recipient is not None and not _on_customer_side(route.case, recipient):
+        return _process_engineer(record, message, route, address, engineer=recipient)
     sender = _user_with_email(address)
     if sender is None:
         return _refuse(record, InboundReason.UNKNOWN_SENDER, f"No portal user {address}")
@@ -239,13 +253,46 @@ def _process(record: InboundEmail, message) -> None:
     return _accept(record, message, route.case, sender)
 
 
+def _process_engineer(
+    record: InboundEmail, message, route: Route, address: str, *, engineer
+) -> None:
+    """A reply to an email an engineer received about the case (their reply address).
+
+    Only that engineer may answer it, and only while they may still work cases, the
+    same permission the admin's workbench asks for.
+    """
+    sender = _user_with_email(address)
+    if sender is None:
+        if address.lower() == engineer.email.lower():
+            record.sender = engineer
+            return _refuse(
+                record,
+                InboundReason.NOT_ENGINEER,
+                f"{engineer.email} is no longer an active account",
+            )
+        return _refuse(record, InboundReason.UNKNOWN_SENDER, f"No portal user {address}")
+    record.sender = sender
+    if sender.pk != engineer.pk:
+        return _refuse(
+            record,
+            InboundReason.SENDER_MISMATCH,
+            f"Our email (found by {route.via}) went to another person than {sender.email}",
+        )
+    if not can_work_cases(sender):
+        return _refuse(
+            record,
+            InboundReason.NOT_ENGINEER,
+            f"{sender.email} is no longer a support engineer allowed to work cases",
+        )
+    return _accept_from_engineer(record, message, route.case, sender)
+
+
 def _refuse(record: InboundEmail, reason: InboundReason, detail: str) -> None:
     record.outcome, record.reason, record.detail = InboundOutcome.REJECTED, reason, detail
 
 
-def _accept(record: InboundEmail, message, case: Case, sender) -> None:
-    attachments, refused = _attachments(message)
-    body = _reply_body(message)
+def _compose(body: str, attachments: list[UploadedFile], refused: list[str]) -> str:
+    """The message text: shortened like a web reply, saying which files were not added."""
     if len(body) > REPLY_MAX_CHARS:
         body = (
             body[:REPLY_MAX_CHARS]
@@ -256,6 +303,60 @@ def _accept(record: InboundEmail, message, case: Case, sender) -> None:
         body = f"{body}\n\n[Attachments not added]\n{notes}".strip()
     if not body and attachments:
         body = "(Sent by email with attachments only.)"
+    return body
+
+
+def _accept_from_engineer(record: InboundEmail, message, case: Case, engineer) -> None:
+    """A public reply, as the admin's "Reply" sends it, or with `#note` an internal note."""
+    attachments, refused = _attachments(message)
+    body = _reply_body(message)
+    first_line, _, rest = body.partition("\n")
+    is_note = bool(NOTE_LINE.match(first_line))
+    if is_note:
+        body = rest.strip()
+    elif NOTE_LIKE.match(first_line):
+        # Meant as a note but not written as one: never sent to the customer by mistake.
+        return _refuse(
+            record,
+            InboundReason.REFUSED,
+            f"The first line “{first_line[:100]}” looks like a note marker: write #note alone "
+            "on the first line for an internal note, or remove it for a public reply",
+        )
+    try:
+        if is_note:
+            # Notes take text only, as in the admin.
+            refused = [
+                *(f"“{upload.name}”: internal notes take text only." for upload in attachments),
+                *refused,
+            ]
+            record.reply = services.case_add_internal_note(
+                case=case,
+                engineer=engineer,
+                body=_compose(body, [], refused),
+                source=MessageSource.EMAIL,
+                email_message_id=record.email_message_id,
+            )
+            record.reason = InboundReason.NOTE
+        else:
+            record.reply = services.case_reply(
+                case=case,
+                author=engineer,
+                body=_compose(body, attachments, refused),
+                attachments=attachments,
+                source=MessageSource.EMAIL,
+                email_message_id=record.email_message_id,
+            )
+            record.reason = InboundReason.REPLY
+    except services.CaseActionError as error:
+        return _refuse(record, InboundReason.REFUSED, str(error))
+    record.detail = "; ".join(refused)
+    record.outcome = InboundOutcome.ACCEPTED
+    return None
+
+
+def _accept(record: InboundEmail, message, case: Case, sender) -> None:
+    attachments, refused = _attachments(message)
+    body = _compose(_reply_body(message), attachments, refused)
     try:
         if case.status == Status.CLOSED and settings.CASE_EMAIL_REPLY_TO_CLOSED == "new_case":
             new_case = services.case_follow_up_by_email(
@@ -268,6 +369,23 @@ def _accept(record: InboundEmail, message, case: Case, sender) -> None:
             record.reply = new_case.messages.order_by("id").first()
             record.reason = InboundReason.FOLLOW_UP
             record.detail = f"Follow-up case {new_case.reference} opened"
+        elif case.status == Status.RESOLVED and is_thanks_only(
+            body, has_attachments=bool(attachments or refused), names=_names_on(case, sender)
+        ):
+            record.reply = services.case_reply_thanks(
+                case=case,
+                author=sender,
+                body=body,
+                source=MessageSource.EMAIL,
+                email_message_id=record.email_message_id,
+            )
+            # Still resolved: taken as thanks. Otherwise the case moved on meanwhile
+            # and it was an ordinary reply.
+            if record.reply.case.status == Status.RESOLVED:
+                record.reason = InboundReason.THANKS
+                record.detail = "Read as thanks only: the case stays resolved"
+            else:
+                record.reason = InboundReason.REPLY
         else:
             record.reply = services.case_reply(
                 case=case,
@@ -337,6 +455,30 @@ def _our_notification(message_id: str) -> Notification | None:
     if not constant_time_compare(message_id_for(notification).lower(), message_id.lower()):
         return None
     return notification
+
+
+def _names_on(case: Case, sender) -> list[str]:
+    """Names a thank-you may mention: the sender signing it, the engineers greeted."""
+    people = [sender, case.assignee, case.original_engineer]
+    return [person.full_name for person in people if person is not None and person.full_name]
+
+
+def _user_with_pk(pk: int):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.select_related("membership").filter(pk=pk).first()
+
+
+def _on_customer_side(case: Case, user) -> bool:
+    """The requester or a member of the case's organisation, active or not.
+
+    Anyone else our email about the case went to is an engineer; an engineer who left
+    keeps that role here, so their reply is refused as theirs, not as a stranger's.
+    """
+    if user.pk == case.requester_id:
+        return True
+    membership = getattr(user, "membership", None)
+    return membership is not None and membership.organisation_id == case.organisation_id
 
 
 def _user_with_email(address: str):

@@ -192,6 +192,17 @@ def is_customer_or_engineer(instance: Case, user) -> bool:
     return is_case_customer(instance, user) or is_engineer(instance, user)
 
 
+def can_work_cases(user) -> bool:
+    """May work cases (replies, notes, transitions): the admin's workbench and replies by
+    email ask this same question."""
+    return bool(
+        user
+        and user.is_authenticated
+        and user.is_support_engineer
+        and user.has_perm("cases.work_case")
+    )
+
+
 def is_scheduler(instance: Case, user) -> bool:
     # The scheduler acts as nobody.
     return user is None
@@ -623,6 +634,7 @@ class NotificationKind(models.TextChoices):
     CASE_OPENED = "case_opened", "Case received"
     NEW_CASE_ALERT = "new_case_alert", "New urgent case (to engineers)"
     DAILY_DIGEST = "daily_digest", "Daily digest (to engineer)"
+    THANKS_RECEIVED = "thanks_received", "Thank-you received; case stays resolved"
 
 
 class NotificationState(models.TextChoices):
@@ -720,6 +732,9 @@ class InboundReason(models.TextChoices):
     PROVIDER_DISABLED = "provider_disabled", "Email provider not enabled for inbound mail"
     REFUSED = "refused", "Refused by the case"
     UNREADABLE = "unreadable", "The provider's post could not be read"
+    NOTE = "note", "Internal note added by an engineer"
+    NOT_ENGINEER = "not_engineer", "Sender is no longer an engineer allowed to work the case"
+    THANKS = "thanks", "Thank-you added; case stays resolved"
 
 
 class InboundEmail(UndeletableModel):

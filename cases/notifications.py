@@ -69,6 +69,7 @@ SUBJECTS = {
     NotificationKind.ENGINEER_AUTO_CLOSED: "[{ref}] Closed automatically: {subject}",
     NotificationKind.CASE_OPENED: "[{ref}] Case received: {subject}",
     NotificationKind.NEW_CASE_ALERT: "[{ref}] New {priority} case: {subject}",
+    NotificationKind.THANKS_RECEIVED: "[{ref}] Thanks received, case stays resolved: {subject}",
 }
 DIGEST_SUBJECT = "Open cases on {day}: {assigned} yours, {unassigned} unassigned"
 
@@ -321,7 +322,10 @@ def queue_reminder(case: Case, *, days_before: int) -> bool:
 
 
 def is_obsolete(notification: Notification) -> bool:
-    """A reminder whose clock has stopped (the customer replied, the case moved on)."""
+    """A reminder whose clock has stopped (the customer replied, the case moved on), or
+    a "stays resolved" email for a case no longer resolved."""
+    if notification.kind == NotificationKind.THANKS_RECEIVED:
+        return notification.case.status != Status.RESOLVED
     if notification.kind != NotificationKind.REMINDER:
         return False
     case = notification.case

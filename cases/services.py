@@ -262,6 +262,7 @@ def case_reply(
             body=body,
             source=source,
             attachments=attachments,
+            email_message_id=email_message_id,
         )
         case.last_activity_at = now
         case.save(update_fields=["last_activity_at", "updated_at"])
@@ -294,6 +295,50 @@ def case_reply(
         case.last_activity_at = now
         case.save(update_fields=["last_activity_at", "last_customer_activity_at", "updated_at"])
         _notify_assignee(case, NotificationKind.CUSTOMER_REPLIED, message=message)
+    return message
+
+
+@transaction.atomic
+def case_reply_thanks(
+    *, case: Case, author, body: str, source: MessageSource, email_message_id: str = ""
+) -> Message:
+    """A customer's reply that only says thanks (see `cases.thanks`): no objection.
+
+    On a Resolved case the message joins the thread and the case stays resolved (its
+    clock keeps running); the history says so, the assigned engineer is told and the
+    customer is emailed how to confirm or reopen. In any other status, by the time the
+    row is locked, it is an ordinary `case_reply()`.
+    """
+    case = _lock(case)
+    if case.status != Status.RESOLVED:
+        return case_reply(
+            case=case, author=author, body=body, source=source, email_message_id=email_message_id
+        )
+    _require_customer(case, author)
+    message = _add_message(
+        case,
+        author=author,
+        author_kind=Actor.CUSTOMER,
+        body=body,
+        source=source,
+        email_message_id=email_message_id,
+    )
+    case.last_activity_at = case.last_customer_activity_at = message.created_at
+    case.save(update_fields=["last_activity_at", "last_customer_activity_at", "updated_at"])
+    event = CaseEvent.objects.create(
+        case=case,
+        transition="thanks",
+        from_status=Status.RESOLVED,
+        to_status=Status.RESOLVED,
+        actor=author,
+        actor_kind=Actor.CUSTOMER,
+        reason="Customer replied with thanks only; the case stays resolved",
+        created_at=message.created_at,
+    )
+    notifications.queue(
+        case, NotificationKind.THANKS_RECEIVED, recipient=author, event=event, message=message
+    )
+    _notify_assignee(case, NotificationKind.CUSTOMER_REPLIED, event=event, message=message)
     return message
 
 
@@ -572,7 +617,14 @@ def case_resolve(*, case: Case, engineer, message: str = "") -> Case:
 
 
 @transaction.atomic
-def case_add_internal_note(*, case: Case, engineer, body: str) -> Message:
+def case_add_internal_note(
+    *,
+    case: Case,
+    engineer,
+    body: str,
+    source: MessageSource = MessageSource.ADMIN,
+    email_message_id: str = "",
+) -> Message:
     """An engineers-only note in the thread: never shown or emailed to customers."""
     _require_engineer(engineer)
     case = _lock(case)
@@ -582,7 +634,8 @@ def case_add_internal_note(*, case: Case, engineer, body: str) -> Message:
         author_kind=Actor.ENGINEER,
         body=body,
         is_internal=True,
-        source=MessageSource.ADMIN,
+        source=source,
+        email_message_id=email_message_id,
     )
 
 

@@ -94,6 +94,7 @@ def test_urgent_new_case_alerts_every_active_engineer(
         assert "All nodes NotReady since 08:40." in body
         assert f"/admin/cases/case/{case.pk}/change/" in body
         assert "To take it, open the case in the admin." in body
+        assert "public reply" in body and "#note" in body
     assert email.reply_to == [notifications.reply_address(case, ana)]
     assert notifications.parse_reply_address(email.reply_to[0]) == (case.pk, ana.pk)
 

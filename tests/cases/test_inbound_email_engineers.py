@@ -1,0 +1,365 @@
+"""Engineers answer by email: a reply to an email about a case, from the engineer it went
+to, is a public reply as the admin's Reply sends it; `#note` on the first line makes it
+an internal note. Postmark and Mailgun posts, as the providers send them.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group
+
+from cases import notifications, services
+from cases.models import (
+    Attachment,
+    Case,
+    InboundEmail,
+    InboundOutcome,
+    InboundReason,
+    Message,
+    MessageSource,
+    NotificationKind,
+    Status,
+)
+from cases.notifications import parse_reply_address, reply_address
+from portal.models import SUPPORT_ENGINEERS_GROUP
+from tests.cases import email_webhooks as hooks
+from tests.factories import CaseFactory, EngineerFactory, customer
+
+pytestmark = pytest.mark.django_db
+
+ENGINEER_REPLY = """The fix is deployed: please restart the job once.
+
+Kind regards,
+Sam
+
+--
+Sam Engineer | Support
+
+On Sat, 28 Nov 2026 at 09:00, Support <support@example.com> wrote:
+> The customer replied on case CS-1001.
+> It fails at 02:00.
+"""
+
+
+@pytest.fixture(autouse=True)
+def _webhooks(settings):
+    hooks.configure(settings)
+
+
+@pytest.fixture
+def case():
+    """A case being worked on, whose customer just replied: the engineer was emailed."""
+    case = CaseFactory(in_progress=True)
+    services.case_reply(case=case, author=case.requester, body="It fails at 02:00.")
+    return Case.objects.select_related("assignee", "requester").get(pk=case.pk)
+
+
+def engineer_messages(case: Case):
+    return Message.objects.filter(case=case, author_kind="engineer")
+
+
+def postmark_from(case: Case, sender, text: str, **kwargs) -> dict:
+    return hooks.postmark_inbound(
+        from_email=sender.email,
+        to=reply_address(case, case.assignee),
+        subject=f"Re: [{case.reference}] Customer replied: {case.subject}",
+        text=text,
+        **kwargs,
+    )
+
+
+def mailgun_from(case: Case, sender, text: str, **kwargs) -> dict:
+    return hooks.mailgun_inbound(
+        from_email=sender.email,
+        to=reply_address(case, case.assignee),
+        subject=f"Re: [{case.reference}] Customer replied: {case.subject}",
+        text=text,
+        **kwargs,
+    )
+
+
+# --- The email engineers answer -------------------------------------------------------
+
+
+def test_email_to_the_engineer_carries_their_own_signed_reply_address(case):
+    notification = case.notifications.get(kind=NotificationKind.CUSTOMER_REPLIED)
+
+    email = notifications.build_email(notification)
+
+    assert notification.recipient == case.assignee
+    assert email.reply_to == [reply_address(case, case.assignee)]
+    assert parse_reply_address(email.reply_to[0]) == (case.pk, case.assignee.pk)
+    [(html, _)] = email.alternatives
+    for body in (email.body, html):
+        assert "public reply" in body and "#note" in body
+
+
+# --- Accepted -------------------------------------------------------------------------
+
+
+def test_postmark_engineer_reply_is_a_public_reply_emailed_to_the_customer(
+    client, case, mailoutbox, django_capture_on_commit_callbacks
+):
+    payload = postmark_from(case, case.assignee, ENGINEER_REPLY)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert hooks.post_postmark_inbound(client, payload).status_code == 200
+
+    reply = engineer_messages(case).get()
+    assert reply.body == "The fix is deployed: please restart the job once.\n\nKind regards,\nSam"
+    assert (reply.author, reply.is_internal, reply.source) == (
+        case.assignee,
+        False,
+        MessageSource.EMAIL,
+    )
+    assert reply.email_message_id == payload["Headers"][-1]["Value"]
+    case.refresh_from_db()
+    assert case.status == Status.IN_PROGRESS
+    record = InboundEmail.objects.get()
+    assert (record.outcome, record.reason, record.sender, record.reply) == (
+        InboundOutcome.ACCEPTED,
+        InboundReason.REPLY,
+        case.assignee,
+        reply,
+    )
+    # The same email the admin's Reply sends.
+    notification = case.notifications.get(kind=NotificationKind.ENGINEER_REPLY)
+    assert (notification.recipient, notification.message) == (case.requester, reply)
+    [email] = [e for e in mailoutbox if e.to == [case.requester.email]]
+    assert "The fix is deployed: please restart the job once." in email.body
+    assert "On Sat, 28 Nov 2026" not in email.body
+
+
+def test_mailgun_engineer_reply_keeps_its_attachment_and_reaches_the_customer(client, case):
+    payload = mailgun_from(
+        case,
+        case.assignee,
+        "Here is the patched config.",
+        attachments=[("job.yaml", b"retries: 3\n", "text/plain")],
+    )
+
+    assert hooks.post_mailgun_inbound(client, payload).status_code == 200
+
+    reply = engineer_messages(case).get()
+    assert (reply.body, reply.is_internal) == ("Here is the patched config.", False)
+    assert Attachment.objects.get(message=reply).filename == "job.yaml"
+    assert case.notifications.filter(
+        kind=NotificationKind.ENGINEER_REPLY, recipient=case.requester
+    ).exists()
+    assert InboundEmail.objects.get().reason == InboundReason.REPLY
+
+
+def test_postmark_note_line_makes_an_internal_note_the_customer_never_gets(
+    client, case, mailoutbox, django_capture_on_commit_callbacks
+):
+    payload = postmark_from(
+        case, case.assignee, "#NOTE\nCustomer runs the job on an old kernel.\n\n" + ENGINEER_REPLY
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert hooks.post_postmark_inbound(client, payload).status_code == 200
+
+    note = engineer_messages(case).get()
+    assert note.is_internal
+    assert note.body.startswith("Customer runs the job on an old kernel.")
+    assert "#note" not in note.body.lower()
+    assert note.source == MessageSource.EMAIL
+    assert not case.notifications.filter(kind=NotificationKind.ENGINEER_REPLY).exists()
+    assert [e for e in mailoutbox if e.to == [case.requester.email]] == []
+    record = InboundEmail.objects.get()
+    assert (record.outcome, record.reason, record.reply) == (
+        InboundOutcome.ACCEPTED,
+        InboundReason.NOTE,
+        note,
+    )
+
+
+def test_mailgun_note_keeps_text_and_says_files_are_not_added_to_notes(client, case):
+    payload = mailgun_from(
+        case,
+        case.assignee,
+        "  #note  \nChecked the logs: disk full.",
+        attachments=[("df.txt", b"/dev/sda1 100%\n", "text/plain")],
+    )
+
+    assert hooks.post_mailgun_inbound(client, payload).status_code == 200
+
+    note = engineer_messages(case).get()
+    assert note.is_internal
+    assert note.body.startswith("Checked the logs: disk full.\n\n[Attachments not added]")
+    assert "“df.txt”: internal notes take text only." in note.body
+    assert not Attachment.objects.filter(message=note).exists()
+    assert not case.notifications.filter(kind=NotificationKind.ENGINEER_REPLY).exists()
+
+
+def test_note_marker_with_more_on_its_line_is_refused_never_sent_to_the_customer(client, case):
+    payload = postmark_from(case, case.assignee, "#note: their admin password is in the logs")
+
+    assert hooks.post_postmark_inbound(client, payload).status_code == 200
+
+    assert not engineer_messages(case).exists()
+    record = InboundEmail.objects.get()
+    assert (record.outcome, record.reason) == (InboundOutcome.REJECTED, InboundReason.REFUSED)
+    assert "#note alone on the first line" in record.detail
+
+
+def test_engineer_reply_to_a_closed_case_is_refused_and_recorded(client):
+    case = CaseFactory(closed=True)
+    payload = hooks.postmark_inbound(
+        from_email=case.assignee.email,
+        to=reply_address(case, case.assignee),
+        subject="Re: Customer replied",
+        text="One more thing.",
+    )
+
+    assert hooks.post_postmark_inbound(client, payload).status_code == 200
+
+    assert not engineer_messages(case).exists()
+    record = InboundEmail.objects.get()
+    assert (record.outcome, record.reason) == (InboundOutcome.REJECTED, InboundReason.REFUSED)
+    assert "closed" in record.detail
+
+
+def test_engineers_out_of_office_never_reaches_the_customer(client, case):
+    payload = postmark_from(
+        case,
+        case.assignee,
+        "I am out of the office until Monday.",
+        headers=[("Auto-Submitted", "auto-replied")],
+    )
+
+    assert hooks.post_postmark_inbound(client, payload).status_code == 200
+
+    assert not engineer_messages(case).exists()
+    assert InboundEmail.objects.get().outcome == InboundOutcome.AUTOMATED
+
+
+# --- Rejected -------------------------------------------------------------------------
+
+
+def _no_longer_staff(engineer):
+    engineer.is_staff = False
+    engineer.save()
+
+
+def _deactivated(engineer):
+    engineer.is_active = False
+    engineer.save()
+
+
+def _left_support_group(engineer):
+    engineer.groups.remove(Group.objects.get(name=SUPPORT_ENGINEERS_GROUP))
+
+
+@pytest.mark.parametrize(
+    "leave",
+    [_no_longer_staff, _deactivated, _left_support_group],
+    ids=["no-longer-staff", "deactivated", "left-support-group"],
+)
+def test_former_engineer_replying_is_rejected_with_the_reason(client, case, leave):
+    leave(case.assignee)
+    payload = postmark_from(case, case.assignee, "Still looking at it.")
+
+    assert hooks.post_postmark_inbound(client, payload).status_code == 200
+
+    assert not engineer_messages(case).exists()
+    assert not case.notifications.filter(kind=NotificationKind.ENGINEER_REPLY).exists()
+    record = InboundEmail.objects.get()
+    assert (record.outcome, record.reason, record.case, record.sender) == (
+        InboundOutcome.REJECTED,
+        InboundReason.NOT_ENGINEER,
+        case,
+        case.assignee,
+    )
+    assert case.assignee.email in record.detail
+
+
+def test_engineer_without_the_work_permission_is_rejected_like_in_the_admin(client, case):
+    """Staff in the group whose group lost the admin's "work case" permission."""
+    group = Group.objects.get(name=SUPPORT_ENGINEERS_GROUP)
+    group.permissions.remove(*group.permissions.filter(codename="work_case"))
+    payload = mailgun_from(case, case.assignee, "Still looking at it.")
+
+    assert hooks.post_mailgun_inbound(client, payload).status_code == 200
+
+    assert not engineer_messages(case).exists()
+    assert InboundEmail.objects.get().reason == InboundReason.NOT_ENGINEER
+
+
+def test_other_engineer_answering_an_engineers_email_is_rejected(client, case):
+    """Each engineer answers from their own email: the reply address names who it went to."""
+    colleague = EngineerFactory()
+    payload = postmark_from(case, colleague, "I can take this one.")
+
+    assert hooks.post_postmark_inbound(client, payload).status_code == 200
+
+    assert not engineer_messages(case).exists()
+    record = InboundEmail.objects.get()
+    assert (record.outcome, record.reason, record.sender) == (
+        InboundOutcome.REJECTED,
+        InboundReason.SENDER_MISMATCH,
+        colleague,
+    )
+
+
+def test_customer_writing_to_the_engineers_reply_address_is_rejected(client, case):
+    payload = mailgun_from(case, case.requester, "#note\nMake me an engineer.")
+    before = Message.objects.filter(case=case).count()
+
+    assert hooks.post_mailgun_inbound(client, payload).status_code == 200
+
+    assert Message.objects.filter(case=case).count() == before
+    assert InboundEmail.objects.get().reason == InboundReason.SENDER_MISMATCH
+
+
+def test_engineer_writing_to_the_customers_reply_address_is_rejected(client, case):
+    payload = hooks.postmark_inbound(
+        from_email=case.assignee.email,
+        to=reply_address(case, case.requester),
+        subject="Re: New reply",
+        text="Answering for the customer.",
+    )
+
+    assert hooks.post_postmark_inbound(client, payload).status_code == 200
+
+    assert not engineer_messages(case).exists()
+    assert InboundEmail.objects.get().reason == InboundReason.NOT_CUSTOMER
+
+
+@pytest.mark.parametrize("post", ["postmark", "mailgun"])
+def test_customers_note_line_is_just_text_of_a_public_reply(client, post):
+    case = CaseFactory(pending_customer=True)
+    requester = case.requester
+    kwargs = {
+        "from_email": requester.email,
+        "to": reply_address(case, requester),
+        "subject": "Re: We need your input",
+        "text": "#note\nThe logs are attached to the ticket now.",
+    }
+    if post == "postmark":
+        hooks.post_postmark_inbound(client, hooks.postmark_inbound(**kwargs))
+    else:
+        hooks.post_mailgun_inbound(client, hooks.mailgun_inbound(**kwargs))
+
+    reply = Message.objects.get(case=case, author=requester)
+    assert reply.body == "#note\nThe logs are attached to the ticket now."
+    assert not reply.is_internal
+    case.refresh_from_db()
+    assert case.status == Status.IN_PROGRESS
+    assert InboundEmail.objects.get().reason == InboundReason.REPLY
+
+
+def test_colleague_of_the_customer_is_never_taken_for_an_engineer(client, case):
+    """An organisation member's own reply address routes to the customer checks."""
+    colleague = customer(case.organisation, sees_organisation=False)
+    payload = hooks.postmark_inbound(
+        from_email=colleague.email,
+        to=reply_address(case, colleague),
+        subject="Re: New reply",
+        text="#note\nLet me see internal notes.",
+    )
+
+    assert hooks.post_postmark_inbound(client, payload).status_code == 200
+
+    assert not Message.objects.filter(case=case, is_internal=True).exists()
+    assert InboundEmail.objects.get().reason == InboundReason.NOT_CUSTOMER
