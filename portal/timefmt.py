@@ -14,6 +14,8 @@ from django.utils import dateformat, timezone
 # Django date-format strings, also used for the admin (portal/formats/).
 DATETIME_FORMAT = "j M Y, H:i T"
 DATE_FORMAT = "j M Y"
+# Emails spell the month out: a deadline read in a mail client, away from the portal.
+LONG_DATETIME_FORMAT = "j F Y, H:i T"
 
 
 def zone() -> dt.tzinfo:
@@ -28,6 +30,11 @@ def local(moment: dt.datetime) -> dt.datetime:
 def display(moment: dt.datetime | None) -> str:
     """`28 Nov 2026, 14:05 UTC`."""
     return dateformat.format(local(moment), DATETIME_FORMAT) if moment else ""
+
+
+def display_long(moment: dt.datetime | None) -> str:
+    """`28 November 2026, 14:05 UTC`."""
+    return dateformat.format(local(moment), LONG_DATETIME_FORMAT) if moment else ""
 
 
 def display_date(moment: dt.datetime | None) -> str:

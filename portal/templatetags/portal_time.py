@@ -8,4 +8,5 @@ register = template.Library()
 
 register.filter("when", timefmt.display)
 register.filter("when_date", timefmt.display_date)
+register.filter("when_long", timefmt.display_long)
 register.filter("when_iso", timefmt.iso)
