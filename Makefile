@@ -13,7 +13,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # The test database: the real PostgreSQL (pytest-django creates and drops test_portal).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
-# Integration tests of the page cache on Redis (the rest of the suite caches in memory).
+# Integration tests of the cache on Redis (the rest of the suite caches in memory).
 TEST_CACHE_URL ?= redis://127.0.0.1:6379/12
 
 .PHONY: install run reset-demo test test-sqlite services browser vnu bench faults lint check-deploy clean
@@ -43,7 +43,7 @@ run: install
 	SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)} PATH="$(CURDIR)/$(BIN):$$PATH" \
 		$(BIN)/honcho -f Procfile.dev start -p $(PORT)
 
-## reset-demo: fresh demo data (every table emptied, the page cache too, then seed_demo)
+## reset-demo: fresh demo data (every table emptied, the cache too, then seed_demo)
 reset-demo: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py flush --noinput

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_fsm import can_proceed, has_transition_perm
 
-from . import notifications, page_cache
+from . import notifications
 from .models import (
     Actor,
     Attachment,
@@ -56,14 +56,13 @@ class PermissionDenied(CaseActionError):
 
 
 def _lock(case: Case | int) -> Case:
-    """The case, locked for a change: customer pages showing it are rendered afresh."""
+    """The case, locked for a change."""
     pk = case.pk if isinstance(case, Case) else case
     locked = (
         Case.objects.select_for_update(of=("self",))
         .select_related("requester", "assignee", "original_engineer")
         .get(pk=pk)
     )
-    page_cache.forget_cases([locked])
     return locked
 
 
@@ -207,7 +206,6 @@ def case_open(
         last_customer_activity_at=now,
         follow_up_of=follow_up_of,
     )
-    page_cache.forget_cases([case])
     _add_message(
         case,
         author=requester,
@@ -705,7 +703,6 @@ def case_auto_close(*, case_id: int) -> Case | None:
         )
         if case is None or not can_proceed(case.auto_close):
             return None
-        page_cache.forget_cases([case])
         event = _apply(case, "auto_close", actor=None, reason=_auto_close_reason(case.status))
         _notify_requester(case, NotificationKind.AUTO_CLOSED, event=event)
         _notify_assignee(case, NotificationKind.ENGINEER_AUTO_CLOSED, event=event)
@@ -781,7 +778,6 @@ def _auto_close_batch(case_ids: Sequence[int]) -> list[Case]:
     for values, pks in groups.items():
         Case.objects.filter(pk__in=pks).update(**dict(zip(AUTO_CLOSE_FIELDS, values, strict=True)))
     CaseEvent.objects.bulk_create(events)
-    page_cache.forget_cases(closing)
     emails = []
     for case, event in zip(closing, events, strict=True):
         if case.requester.is_active:

@@ -8,12 +8,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import email_actions, page_cache, selectors, services
+from . import email_actions, selectors, services
 from .forms import ApprovalForm, CaseOpenForm, CloseForm, ConfirmForm, ReopenForm, ReplyForm
 from .models import (
     CUSTOMER_RESOLVABLE_STATUSES,
@@ -71,30 +70,15 @@ def case_list(request: HttpRequest) -> HttpResponse:
     membership = getattr(request.user, "membership", None)
     can_view_organisation = bool(membership and membership.can_view_organisation_cases)
     organisation = can_view_organisation and request.GET.get("scope") == "organisation"
-    generation = page_cache.generation(
-        customer_id=request.user.pk,
-        organisation_id=membership.organisation_id if organisation else None,
-    )
-    main = page_cache.page_part(
+    context = _case_list_context(
         request,
-        "my-cases",
-        generation,
-        can_view_organisation,
-        request.get_full_path(),
-        render=lambda: render_to_string(
-            "cases/includes/case_list_main.html",
-            _case_list_context(
-                request,
-                status=status,
-                query=query,
-                organisation=organisation,
-                can_view_organisation=can_view_organisation,
-            ),
-            request,
-        ),
+        status=status,
+        query=query,
+        organisation=organisation,
+        can_view_organisation=can_view_organisation,
     )
     title = _case_list_title(status=status, query=query, organisation=organisation)
-    return render(request, "cases/case_list.html", {"main": main, "title": title})
+    return render(request, "cases/case_list.html", {**context, "title": title})
 
 
 def _filter_label(status: str) -> str:
@@ -207,25 +191,9 @@ def _detail_context(request: HttpRequest, case: Case, **forms) -> dict:
 
 
 def _case_page(request: HttpRequest, case: Case, *, status: int = 200, **forms) -> HttpResponse:
-    """The case page. Its main part comes from cache unless it shows a form with what the
-    customer typed."""
-
-    def render_main() -> str:
-        return render_to_string(
-            "cases/includes/case_detail_main.html",
-            _detail_context(request, case, **forms),
-            request,
-        )
-
-    if forms:
-        main = render_main()
-    else:
-        # Every change to a case saves it, so its update time says when the page changed.
-        main = page_cache.page_part(
-            request, "case", case.pk, case.updated_at.isoformat(), render=render_main
-        )
-    refused = any(form is not None and form.errors for form in forms.values())
-    context = {"case": case, "main": main, "refused": refused}
+    """The case page, with any refused form showing what the customer typed."""
+    context = _detail_context(request, case, **forms)
+    context["refused"] = context["error_form"] is not None
     return render(request, "cases/case_detail.html", context, status=status)
 
 

@@ -128,9 +128,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------------------
 
-# Rendered customer pages (see cases/page_cache.py), shared by every web and worker
-# process: a change made by one must reach the pages cached by the others. Redis in
-# production (CACHE_URL=redis://...); files under var/ on one machine otherwise.
+# Shared by every web and worker process (password-reset counts, Mailgun tokens seen,
+# rendered case threads). Redis in production (CACHE_URL=redis://...); files under var/
+# on one machine otherwise.
 CACHE_URL = os.environ.get("CACHE_URL", "")
 if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
     CACHES = {

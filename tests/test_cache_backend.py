@@ -1,4 +1,4 @@
-"""The page cache's Redis backend: an outage costs speed, never a failed request."""
+"""The cache's Redis backend: an outage costs speed, never a failed request."""
 
 from __future__ import annotations
 

@@ -34,7 +34,7 @@ def timed(action):
 def test_requests_succeed_during_outage_and_relay_sends_everything_after(
     cluster, private_redis, invariants_hold, settings
 ):
-    # The one Redis is the broker and the page cache here: both go down together.
+    # The one Redis is the broker and the cache here: both go down together.
     settings.CACHES = {
         "default": {
             "BACKEND": "portal.cache.ForgivingRedisCache",
