@@ -284,6 +284,7 @@ class _TextExtractor(HTMLParser):
         self._quote_depth = 0
         self._hidden_depth = 0
         self._pre_depth = 0
+        self._typed_space = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in self._INVISIBLE:
@@ -300,6 +301,9 @@ class _TextExtractor(HTMLParser):
             self._pre_depth += 1
         elif tag == "li":
             self._line.append("- ")
+        elif tag == "hr":
+            # Outlook rules a line above the quoted message's header block.
+            self.lines.append(self._prefixed("_" * 32))
         classes = set((dict(attrs).get("class") or "").split())
         if classes & self._SIGNATURE_CLASSES:
             self.lines.append(self._prefixed("-- "))
@@ -318,6 +322,9 @@ class _TextExtractor(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._hidden_depth:
             return
+        if "\xa0" in data:
+            # "<p>&nbsp;</p>" is how Outlook and others write an empty line.
+            self._typed_space = True
         data = data.replace("\xa0", " ")
         if self._pre_depth:
             *complete, rest = data.split("\n")
@@ -340,7 +347,8 @@ class _TextExtractor(HTMLParser):
     def _break(self, *, force: bool = False) -> None:
         text = "".join(self._line).strip()
         self._line = []
-        if text or force:
+        typed_space, self._typed_space = self._typed_space, False
+        if text or force or typed_space:
             self.lines.append(self._prefixed(text))
 
 

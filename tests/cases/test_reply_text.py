@@ -191,3 +191,16 @@ def test_html_gmail_signature_is_dropped_and_list_items_keep_their_bullets():
         '<div class="gmail_signature">Alex Morgan<br>Example Ltd</div>'
     )
     assert trim_reply(html_to_text(markup)) == "Tried:\n- restarting\n- clearing the cache"
+
+
+@pytest.mark.parametrize(
+    "rule", ['<hr style="display:inline-block;width:98%">', '<p class="MsoNormal">&nbsp;</p>']
+)
+def test_html_outlook_history_after_a_rule_or_empty_paragraph_is_dropped(rule):
+    markup = (
+        '<p class="MsoNormal">Approved, go ahead.</p>'
+        f'{rule}<div id="divRplyFwdMsg"><b>From:</b> Support &lt;support@example.com&gt;<br>'
+        "<b>Sent:</b> Tuesday, March 3, 2026 10:00 AM<br><b>To:</b> Alex Morgan<br>"
+        "<b>Subject:</b> [CS-1001] We need your input</div><div>May we restart?</div>"
+    )
+    assert trim_reply(html_to_text(markup)) == "Approved, go ahead."
