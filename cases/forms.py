@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
+from django.utils.functional import lazy
 
 from .models import Case, InfoRequestKind, Priority, Rating
 from .text import clean_line, clean_text
@@ -37,18 +38,28 @@ class AttachmentsField(forms.FileField):
     widget = MultipleFileInput
 
     def __init__(self, *args, **kwargs):
+        # The limits are read when the form is shown, not when its class is defined.
         kwargs.setdefault("required", False)
         kwargs.setdefault(
             "help_text",
-            f"Up to {settings.ATTACHMENT_MAX_FILES} files, "
-            f"{filesizeformat(settings.ATTACHMENT_MAX_BYTES)} each "
-            f"({', '.join(ALLOWED_EXTENSIONS)}).",
+            lazy(
+                lambda: (
+                    f"Up to {settings.ATTACHMENT_MAX_FILES} files, "
+                    f"{filesizeformat(settings.ATTACHMENT_MAX_BYTES)} each "
+                    f"({', '.join(ALLOWED_EXTENSIONS)})."
+                ),
+                str,
+            )(),
         )
         super().__init__(*args, **kwargs)
         self.widget.attrs.setdefault("accept", ",".join(ALLOWED_EXTENSIONS))
         # For the browser's check before sending (static/js/portal.js).
-        self.widget.attrs.setdefault("data-max-files", settings.ATTACHMENT_MAX_FILES)
-        self.widget.attrs.setdefault("data-max-bytes", settings.ATTACHMENT_MAX_BYTES)
+        self.widget.attrs.setdefault(
+            "data-max-files", lazy(lambda: str(settings.ATTACHMENT_MAX_FILES), str)()
+        )
+        self.widget.attrs.setdefault(
+            "data-max-bytes", lazy(lambda: str(settings.ATTACHMENT_MAX_BYTES), str)()
+        )
 
     def clean(self, data, initial=None):
         files = data if isinstance(data, (list, tuple)) else [data] if data else []

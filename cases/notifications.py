@@ -44,10 +44,18 @@ from .models import (
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
-# A row left in "sending" this long belongs to a worker that died mid-send.
-STALE_SENDING_AFTER = timedelta(seconds=settings.NOTIFICATION_STALE_SENDING_SECONDS)
-# Fresh rows are normally being sent by their own task; the relay leaves them alone.
-RELAY_GRACE = timedelta(seconds=settings.NOTIFICATION_RELAY_GRACE_SECONDS)
+
+
+def stale_sending_after() -> timedelta:
+    """A row left in "sending" this long belongs to a worker that died mid-send."""
+    return timedelta(seconds=settings.NOTIFICATION_STALE_SENDING_SECONDS)
+
+
+def relay_grace() -> timedelta:
+    """Fresh rows are normally being sent by their own task; the relay leaves them alone."""
+    return timedelta(seconds=settings.NOTIFICATION_RELAY_GRACE_SECONDS)
+
+
 # Emails one task sends with deliver_many(): what a killed worker may leave to resend.
 SEND_BATCH_SIZE = 100
 # A digest lists at most this many cases per section, then says how many more.
@@ -569,7 +577,7 @@ def _claim_many(notification_ids: Sequence[int]) -> list[Notification]:
             if was_sending:
                 if (
                     notification.last_attempt_at
-                    and now - notification.last_attempt_at < STALE_SENDING_AFTER
+                    and now - notification.last_attempt_at < stale_sending_after()
                 ):
                     continue  # another worker is sending it right now
             elif notification.state != NotificationState.QUEUED:
@@ -608,7 +616,7 @@ def deliver_many(notification_ids: Sequence[int]) -> list[DeliveryResult]:
     Two durable commits per email bound a worker to a few hundred emails a second at
     best; a batch needs two in all. A worker killed mid-batch leaves the rows it sent
     but did not record in "sending", as a single delivery would: the relay sends them
-    again after STALE_SENDING_AFTER, flagged as possible duplicates. Keep batches small.
+    again after `stale_sending_after()`, flagged as possible duplicates. Keep batches small.
     """
     results: list[DeliveryResult] = []
     sent: list[tuple[int, str]] = []
@@ -646,10 +654,10 @@ def relay_unsent(*, limit: int = 1000) -> int:
     """Re-enqueue notifications whose task was lost (broker down, worker killed)."""
     now = timezone.now()
     due = Notification.objects.filter(
-        state=NotificationState.QUEUED, next_attempt_at__lte=now - RELAY_GRACE
+        state=NotificationState.QUEUED, next_attempt_at__lte=now - relay_grace()
     ).values_list("pk", flat=True)[:limit]
     stale = Notification.objects.filter(
-        state=NotificationState.SENDING, last_attempt_at__lte=now - STALE_SENDING_AFTER
+        state=NotificationState.SENDING, last_attempt_at__lte=now - stale_sending_after()
     ).values_list("pk", flat=True)[:limit]
     ids = sorted({*due, *stale})
     for notification_id in ids:

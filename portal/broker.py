@@ -12,7 +12,9 @@ The same disk can cut an exchange table (`control_folder/*.exchange`, the bindin
 kombu reads when a worker declares its queues at start): such a table is set aside too,
 and the binding being declared starts a new one.
 
-Selected with Celery's `broker_transport` setting (see `portal/settings.py`), which
+It makes its folders when a connection first opens a channel (kombu's does not).
+
+Selected with Celery's `broker_transport` setting (see `portal/settings/base.py`), which
 takes precedence over the `filesystem://` scheme of the broker URL.
 """
 
@@ -42,7 +44,18 @@ EMPTY_FILE_GRACE_SECONDS = 5.0
 
 
 class Channel(filesystem.Channel):
-    """A filesystem channel that sets undecodable message files and tables aside."""
+    """A filesystem channel that makes its folders and sets undecodable files aside."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # kombu does not make them; the settings only name them (they touch no disk).
+        for folder in (
+            self.data_folder_in,
+            self.data_folder_out,
+            self.processed_folder,
+            self.control_folder,
+        ):
+            Path(folder).mkdir(parents=True, exist_ok=True)
 
     @cached_property
     def corrupt_folder(self) -> Path:

@@ -8,19 +8,13 @@ from portal.celery import app as celery_app
 
 @pytest.fixture(autouse=True)
 def _isolated(settings, tmp_path):
-    """Uploads go to a temporary folder; tasks run inline unless a test starts a worker."""
+    """Uploads go to a temporary folder; tasks run inline unless a test starts a worker.
+
+    The rest of what tests need (a fast hasher, a cache per process) is in
+    `portal/settings/test.py`."""
     settings.MEDIA_ROOT = tmp_path / "media"
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    settings.AXES_ENABLED = True
-    # A fast hasher: factories set a password on every user they build.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True
-    # One cache per test process (the file cache would be shared by the xdist workers).
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     cache.clear()
     yield
     celery_app.conf.task_always_eager = False

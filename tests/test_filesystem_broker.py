@@ -149,4 +149,17 @@ def test_the_local_default_broker_uses_the_hardened_transport(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["portal.broker", str(tmp_path / "broker" / "corrupt")]
-    assert (tmp_path / "broker" / "corrupt").is_dir()
+
+
+def test_the_transport_makes_its_folders_when_first_used(tmp_path, monkeypatch):
+    """The settings only name the folders; a fresh checkout has none of them."""
+    monkeypatch.setattr(broker.Transport, "global_state", BrokerState())
+    broker_dir = tmp_path / "var" / "broker"
+    with connect(broker_dir) as connection:
+        Producer(connection).publish(
+            {"hello": "world"}, exchange=QUEUE.exchange, routing_key="celery", declare=[QUEUE]
+        )
+        received = consume_all(connection)
+
+    assert received == [{"hello": "world"}]
+    assert sorted(path.name for path in broker_dir.iterdir()) == ["control", "out", "processed"]

@@ -6,8 +6,8 @@ from io import StringIO
 from django.core.mail import EmailMultiAlternatives
 from kombu import Connection
 
-from portal import settings as portal_settings
 from portal.mail import ReadableConsoleBackend
+from portal.settings import base as portal_settings
 
 
 def test_the_default_broker_url_says_no_hostname_warning(caplog):
@@ -39,3 +39,15 @@ def test_printed_emails_are_readable_text_not_quoted_printable():
     assert "It’s the file “export.log” — thanks." in printed
     assert "=E2=80" not in printed and "=\n" not in printed
     assert "Also: text/html (not shown)" in printed
+
+
+def test_beat_makes_the_folder_of_its_schedule_file_when_it_starts(tmp_path):
+    from portal.celery import Scheduler
+    from portal.celery import app as celery_app
+
+    schedule = tmp_path / "var" / "celerybeat-schedule"
+
+    Scheduler(app=celery_app, schedule_filename=str(schedule)).close()
+
+    assert schedule.parent.is_dir()
+    assert celery_app.conf.beat_scheduler == "portal.celery:Scheduler"

@@ -212,3 +212,54 @@ def test_a_cache_url_that_is_not_redis_is_refused(tmp_path):
 
     assert result.returncode != 0
     assert "CACHE_URL must be a redis:// URL" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        pytest.param({"DEBUG": "true"}, id="local"),
+        pytest.param(production_env(), id="production"),
+        pytest.param({"DJANGO_SETTINGS_MODULE": "portal.settings.test"}, id="test"),
+    ],
+)
+def test_loading_the_settings_creates_no_folder(tmp_path, env):
+    """Folders are made by what uses them (the broker transport, beat, the cache), so a
+    web process, a `check` or a read-only deploy leaves the disk as it was."""
+    var_dir = tmp_path / "var"
+    var_dir.mkdir()
+    script = "from django.conf import settings as s; print(s.CELERY_BROKER_URL)"
+
+    result = manage("shell", "--no-imports", "-c", script, env=env, var_dir=var_dir)
+
+    assert result.returncode == 0, result.stderr
+    assert list(var_dir.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("env", "debug"),
+    [
+        pytest.param({"DEBUG": "true"}, "True", id="debug-on-is-local"),
+        pytest.param(production_env(), "False", id="debug-off-is-production"),
+        pytest.param(
+            {**production_env(), "DJANGO_SETTINGS_MODULE": "portal.settings.production"},
+            "False",
+            id="named-production",
+        ),
+        pytest.param(
+            {"DEBUG": "false", "DJANGO_SETTINGS_MODULE": "portal.settings.local"},
+            "True",
+            id="named-local",
+        ),
+    ],
+)
+def test_portal_settings_picks_the_module_by_debug_unless_one_is_named(tmp_path, env, debug):
+    script = (
+        "from django.conf import settings as s; "
+        "print(s.DEBUG, s.STORAGES['staticfiles']['BACKEND'].rsplit('.', 1)[-1])"
+    )
+
+    result = manage("shell", "--no-imports", "-c", script, env=env, var_dir=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    storage = "StaticFilesStorage" if debug == "True" else "CompressedManifestStaticFilesStorage"
+    assert result.stdout.split() == [debug, storage]

@@ -247,3 +247,14 @@ def test_download_refuses_post(client, attachment):
     client.force_login(attachment.message.case.requester)
 
     assert client.post(download_url(attachment)).status_code == 405
+
+
+def test_the_reply_form_states_the_limits_in_force_when_it_is_shown(client, open_case, settings):
+    settings.ATTACHMENT_MAX_FILES = 2
+    settings.ATTACHMENT_MAX_BYTES = 1024
+
+    content = client.get(open_case.get_absolute_url()).content.decode()
+
+    assert "Up to 2 files, 1.0\xa0KB each" in content
+    assert 'data-max-files="2"' in content
+    assert 'data-max-bytes="1024"' in content

@@ -632,7 +632,7 @@ def test_mailgun_without_signing_key_refuses_posts_signed_with_an_empty_key(
     """An unset key must not become the empty key that anyone can sign with."""
     from importlib import reload
 
-    import portal.settings as portal_settings
+    import portal.settings.base as portal_settings
 
     reload(portal_settings)  # the real settings module with no Mailgun key in the environment
     settings.ANYMAIL = {**portal_settings.ANYMAIL, "WEBHOOK_SECRET": hooks.WEBHOOK_SECRET}

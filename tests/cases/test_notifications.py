@@ -440,7 +440,7 @@ def test_relay_sends_a_row_whose_task_was_lost(
 ):
     time_machine.move_to(queued_row.next_attempt_at, tick=False)
     assert relay_notifications_task() == 0  # its own task may still be on the way
-    time_machine.shift(notifications.RELAY_GRACE)
+    time_machine.shift(notifications.relay_grace())
 
     assert relay_notifications_task() == 1  # eager here: the task runs inline
     queued_row.refresh_from_db()
@@ -449,12 +449,23 @@ def test_relay_sends_a_row_whose_task_was_lost(
     assert len(mailoutbox) == 1
 
 
+def test_relay_and_stale_periods_follow_the_settings_in_force(time_machine, settings, queued_row):
+    settings.NOTIFICATION_RELAY_GRACE_SECONDS = 5
+    settings.NOTIFICATION_STALE_SENDING_SECONDS = 7
+    time_machine.move_to(queued_row.next_attempt_at, tick=False)
+    time_machine.shift(timedelta(seconds=5))
+
+    assert notifications.relay_grace() == timedelta(seconds=5)
+    assert notifications.stale_sending_after() == timedelta(seconds=7)
+    assert notifications.relay_unsent() == 1
+
+
 def test_relay_waits_for_the_backoff_of_a_retried_row(time_machine, flaky_mailer, queued_row):
     time_machine.move_to(NOW, tick=False)
     flaky_mailer.failures = 1
     retry_in = notifications.deliver(queued_row.pk).retry_in
     time_machine.shift(
-        timedelta(seconds=retry_in) + notifications.RELAY_GRACE - timedelta(seconds=1)
+        timedelta(seconds=retry_in) + notifications.relay_grace() - timedelta(seconds=1)
     )
     assert notifications.relay_unsent() == 0
     time_machine.shift(timedelta(seconds=1))
@@ -471,7 +482,7 @@ def test_row_left_sending_by_a_dead_worker_is_resent_and_flagged(
     assert notifications.deliver(queued_row.pk).outcome is Outcome.SKIPPED
     assert notifications.relay_unsent() == 0
 
-    time_machine.shift(notifications.STALE_SENDING_AFTER)
+    time_machine.shift(notifications.stale_sending_after())
     assert notifications.relay_unsent() == 1
     queued_row.refresh_from_db()
     assert queued_row.state == NotificationState.SENT

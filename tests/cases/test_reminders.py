@@ -104,7 +104,7 @@ def test_reminder_queued_before_the_reply_is_cancelled_not_sent(
         assert send_reminders_task() == 1
     services.case_reply(case=pending_case, author=pending_case.requester, body="Version 1.29.")
 
-    time_machine.shift(notifications.RELAY_GRACE)
+    time_machine.shift(notifications.relay_grace())
     assert notifications.relay_unsent() == 2  # the reminder and the engineer's email
     reminder = Notification.objects.get(kind=NotificationKind.REMINDER)
     assert reminder.state == NotificationState.CANCELLED

@@ -14,7 +14,7 @@ import django
 
 
 def main(customer_email: str, engineer_email: str, paths_json: str) -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.production")
     django.setup()
     from django.contrib.auth import get_user_model
     from django.test import Client

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.test import Client, RequestFactory
 
 from portal.identity import login_identity
-from portal.settings import client_address_settings
+from portal.settings.base import client_address_settings
 from tests.factories import PASSWORD, customer
 
 pytestmark = pytest.mark.django_db

@@ -38,6 +38,8 @@ def production_env(tmp_path, settings):
     inherited = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     return {
         **inherited,
+        # Not the test suite's settings module, which this process passes on.
+        "DJANGO_SETTINGS_MODULE": "portal.settings.production",
         "DEBUG": "false",
         "SECRET_KEY": secrets.token_urlsafe(60),
         "ALLOWED_HOSTS": "support.example.com",

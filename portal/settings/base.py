@@ -1,10 +1,9 @@
-"""Settings for the support portal.
+"""Settings common to every way the portal runs, read from the environment.
 
-Everything comes from environment variables (see `.env.example`). The defaults run the
-whole portal on one machine with no server at all: SQLite, kombu's filesystem broker and
-console email. Production sets `DEBUG=false` and must then provide a real secret key,
-host names, the email webhook secret and an email backend that sends: the process refuses
-to start without them.
+See `.env.example`. The defaults run the whole portal on one machine with no server at
+all: SQLite, kombu's filesystem broker and emails printed by the worker. `local`,
+`production` and `test` add what only they need. Nothing here touches the disk: folders
+are made by what uses them (the broker transport, the beat scheduler, the cache).
 """
 
 import os
@@ -16,7 +15,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("PORTAL_VAR_DIR", BASE_DIR / "var"))
 
 
@@ -35,21 +34,13 @@ def env_int(name: str, default: int) -> int:
     return int(os.environ.get(name) or default)
 
 
+# Used by `local` and `test` when SECRET_KEY is unset; `production` refuses it.
 DEVELOPMENT_SECRET_KEY = "django-insecure-development-only-never-use-in-production"
 
-DEBUG = env_bool("DEBUG", default=False)
-SECRET_KEY = os.environ.get("SECRET_KEY") or DEVELOPMENT_SECRET_KEY
+DEBUG = False
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
-
-if not DEBUG:
-    # Production must never silently inherit the local defaults.
-    if SECRET_KEY == DEVELOPMENT_SECRET_KEY or len(SECRET_KEY) < 50:
-        raise ImproperlyConfigured(
-            "DEBUG is off: set SECRET_KEY to a long random value (50+ characters)."
-        )
-    if not ALLOWED_HOSTS:
-        raise ImproperlyConfigured("DEBUG is off: set ALLOWED_HOSTS (comma separated).")
 
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
@@ -238,13 +229,7 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 STORAGES = {
     # Attachments are private: they are served only through a permission-checked view.
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {
-        "BACKEND": (
-            "whitenoise.storage.CompressedManifestStaticFilesStorage"
-            if not DEBUG
-            else "django.contrib.staticfiles.storage.StaticFilesStorage"
-        )
-    },
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
 ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
@@ -306,20 +291,8 @@ DEVELOPMENT_EMAIL_BACKENDS = {
     "django.core.mail.backends.dummy.EmailBackend",
     "anymail.backends.test.EmailBackend",
 }
-# For a staging copy or a benchmark that must not email anyone.
+# For a staging copy or a benchmark that must not email anyone (see `production`).
 ALLOW_DEVELOPMENT_EMAIL_BACKEND = env_bool("ALLOW_DEVELOPMENT_EMAIL_BACKEND")
-if not DEBUG:
-    if not ANYMAIL.get("WEBHOOK_SECRET"):
-        # Without it anyone could post inbound replies and delivery events.
-        raise ImproperlyConfigured(
-            'DEBUG is off: set ANYMAIL_WEBHOOK_SECRET ("user:long-random-password").'
-        )
-    if EMAIL_BACKEND_PATH in DEVELOPMENT_EMAIL_BACKENDS and not ALLOW_DEVELOPMENT_EMAIL_BACKEND:
-        raise ImproperlyConfigured(
-            f"DEBUG is off: set EMAIL_BACKEND to a backend that sends mail (an Anymail "
-            f"one), not {EMAIL_BACKEND_PATH}; ALLOW_DEVELOPMENT_EMAIL_BACKEND=true allows "
-            f"it on purpose."
-        )
 # Inbound replies (cases.inbound): the providers whose inbound webhook may add replies.
 INBOUND_EMAIL_ESPS = [esp.lower() for esp in env_list("INBOUND_EMAIL_ESPS", "postmark,mailgun")]
 # Mail from these domains is our own coming back (a loop), never a customer's reply.
@@ -348,11 +321,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         # Message files that cannot be decoded (a full disk) are set aside here.
         "corrupt_folder": str(BROKER_DIR / "corrupt"),
     }
-    # kombu's filesystem transport, except that one damaged file cannot stop the worker.
+    # kombu's filesystem transport, except that it makes its folders on first use and
+    # one damaged file cannot stop the worker.
     CELERY_BROKER_TRANSPORT = "portal.broker:Transport"
-    # kombu does not create its folders.
-    for folder in ("out", "processed", "control", "corrupt"):
-        (BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": 3600,
@@ -370,6 +341,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Celery's schedule file, whose folder beat makes when it starts.
+CELERY_BEAT_SCHEDULER = "portal.celery:Scheduler"
 # A broker outage must not hang a web request: publishing gives up fast and the relay
 # sweep sends what was recorded in the outbox.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
@@ -421,14 +394,7 @@ SECURE_CSP = {
     "base-uri": [CSP.NONE],
     "object-src": [CSP.NONE],
 }
-if not DEBUG:
-    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=True)
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+# HTTPS only (HSTS, secure cookies): `production`.
 
 # --- Logging --------------------------------------------------------------------------
 

@@ -1,0 +1,11 @@
+"""The test suite: fast and isolated. Tasks run inline (tests/conftest.py) unless a test
+starts a worker; the broker is `CELERY_BROKER_URL` (pyproject.toml: memory://)."""
+
+from .base import *  # noqa: F403
+from .base import DEVELOPMENT_SECRET_KEY, SECRET_KEY
+
+SECRET_KEY = SECRET_KEY or DEVELOPMENT_SECRET_KEY
+# A fast hasher: factories set a password on every user they build.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# One cache per test process (the file cache would be shared by the xdist workers).
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
