@@ -374,8 +374,8 @@ def time_sweep(expected: int) -> float:
 def time_relay() -> tuple[int, float]:
     from django.core import mail
 
-    from cases import notifications
     from cases.models import Notification, NotificationState
+    from cases.outbox import delivery as notifications
 
     ids = list(
         Notification.objects.filter(state=NotificationState.QUEUED)

@@ -6,9 +6,9 @@ from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 
+from .attachments import ALLOWED_EXTENSIONS, verify_uploads
 from .models import Case, InfoRequestKind, Priority, Rating
 from .text import clean_line, clean_text
-from .uploads import ALLOWED_EXTENSIONS, verify_uploads
 
 # One bound for what a person writes: a description, a reply (web or email), a message.
 MESSAGE_MAX_CHARS = 50_000

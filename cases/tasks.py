@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import notifications, services
+from . import services
+from .outbox import delivery as notifications
 
 
 # The row counts attempts (a relayed task starts again at retries=0): it decides when to

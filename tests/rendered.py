@@ -24,7 +24,7 @@ from django.test.signals import template_rendered
 from django.utils import timezone
 from django.views import defaults
 
-from cases import email_actions, notifications, services
+from cases import email_actions, services
 from cases.models import (
     Case,
     CaseEvent,
@@ -36,6 +36,7 @@ from cases.models import (
     NotificationKind,
     Status,
 )
+from cases.outbox import delivery as notifications
 from portal.request_guards import request_too_large, upload_request_max_bytes
 from tests.factories import EngineerFactory, customer
 

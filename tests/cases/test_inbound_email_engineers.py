@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import Group
 
-from cases import notifications, services
+from cases import services
 from cases.models import (
     Attachment,
     Case,
@@ -20,7 +20,8 @@ from cases.models import (
     NotificationKind,
     Status,
 )
-from cases.notifications import parse_reply_address, reply_address
+from cases.outbox import delivery as notifications
+from cases.outbox.delivery import parse_reply_address, reply_address
 from portal.models import SUPPORT_ENGINEERS_GROUP
 from tests.cases import email_webhooks as hooks
 from tests.factories import CaseFactory, EngineerFactory, customer

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from cases import notifications, services
+from cases import services
 from cases.models import (
     Case,
     InboundEmail,
@@ -24,7 +24,8 @@ from cases.models import (
     NotificationState,
     Status,
 )
-from cases.notifications import reply_address
+from cases.outbox import delivery as notifications
+from cases.outbox.delivery import reply_address
 from tests.cases import email_webhooks as hooks
 from tests.factories import CaseFactory, customer
 

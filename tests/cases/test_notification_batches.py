@@ -3,8 +3,9 @@
 import pytest
 from django.core import mail
 
-from cases import notifications, services
+from cases import services
 from cases.models import Notification, NotificationKind, NotificationState
+from cases.outbox import delivery as notifications
 from cases.tasks import send_notifications_task
 from tests.factories import CaseFactory
 

@@ -3,8 +3,9 @@
 import pytest
 from django.core import mail
 
-from cases import notifications, services
+from cases import services
 from cases.models import Notification, NotificationKind, NotificationState
+from cases.outbox import delivery as notifications
 from tests.factories import CaseFactory
 
 pytestmark = pytest.mark.django_db

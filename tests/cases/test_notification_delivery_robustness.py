@@ -3,8 +3,8 @@ retryable."""
 
 import pytest
 
-from cases import notifications
 from cases.models import Notification, NotificationKind, NotificationState
+from cases.outbox import delivery as notifications
 from tests import journeys
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]

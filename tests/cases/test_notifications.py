@@ -8,9 +8,10 @@ from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 from django.db import transaction
 
-from cases import notifications, services
+from cases import services
 from cases.models import InfoRequestKind, Notification, NotificationKind, NotificationState
-from cases.notifications import Outcome
+from cases.outbox import delivery as notifications
+from cases.outbox.delivery import Outcome
 from cases.tasks import relay_notifications_task, send_notification
 from tests.factories import CaseFactory, EngineerFactory
 

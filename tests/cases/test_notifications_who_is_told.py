@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core.management import call_command
 
-from cases import notifications, services
+from cases import services
 from cases.models import InfoRequestKind, Notification, NotificationKind, Priority
+from cases.outbox import delivery as notifications
 from cases.tasks import send_daily_digests_task
 from tests.factories import CaseFactory, EngineerFactory, UserFactory, customer
 

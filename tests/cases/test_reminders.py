@@ -5,8 +5,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from cases import notifications, services
+from cases import services
 from cases.models import InfoRequestKind, Notification, NotificationKind, NotificationState
+from cases.outbox import delivery as notifications
 from cases.tasks import send_reminders_task
 from tests.factories import CaseFactory, days
 

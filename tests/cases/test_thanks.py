@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from cases.thanks import MAX_CHARS, THANK_YOU_PHRASES, is_thanks_only
+from cases.inbound.thanks import MAX_CHARS, THANK_YOU_PHRASES, is_thanks_only
 
 NAMES = ["Anna Berg", "Jörg Meier"]
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from cases import notifications, services
+from cases import services
 from cases.models import Case, Notification, NotificationKind, NotificationState, Status
+from cases.outbox import delivery as notifications
 from tests.cases import email_webhooks as hooks
 from tests.factories import CaseFactory, EngineerFactory, days
 

@@ -14,8 +14,9 @@ from anymail.exceptions import AnymailAPIError
 from django.core import mail
 from django.utils import timezone
 
-from cases import notifications, services
+from cases import services
 from cases.models import InfoRequestKind, Notification, NotificationState
+from cases.outbox import delivery as notifications
 from cases.tasks import relay_notifications_task, send_notification
 from portal.celery import app as celery_app
 from tests.factories import CaseFactory

@@ -5,8 +5,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from cases import notifications, services
+from cases import services
 from cases.models import Notification
+from cases.outbox import delivery as notifications
 
 pytestmark = pytest.mark.django_db
 

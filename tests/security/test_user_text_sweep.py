@@ -12,8 +12,8 @@ import inspect
 import pytest
 from django import forms
 
-from cases import admin_forms
 from cases import forms as customer_forms
+from cases.admin import forms as admin_forms
 from cases.forms import LineField, TextField
 
 HOSTILE = "  Disk\x00 \u202efull\u2066\r\nBcc: x@evil.test\t\x07 "

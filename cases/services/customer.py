@@ -20,8 +20,8 @@ from django.db import transaction
 from django.utils import timezone
 from django_fsm import can_proceed, has_transition_perm
 
-from . import notifications
-from .models import (
+from cases.attachments import clean_filename
+from cases.models import (
     Actor,
     Attachment,
     Case,
@@ -34,8 +34,8 @@ from .models import (
     Rating,
     Status,
 )
-from .text import clean_line
-from .uploads import clean_filename
+from cases.outbox import delivery as notifications
+from cases.text import clean_line
 
 logger = logging.getLogger(__name__)
 
@@ -798,7 +798,7 @@ def close_stale_cases(*, batch_size: int | None = None) -> list[Case]:
     in its own transaction, so one bad row cannot hold up the rest. Reruns and
     concurrent sweeps are harmless.
     """
-    from .selectors import case_ids_due_for_auto_close
+    from cases.selectors import case_ids_due_for_auto_close
 
     batch_size = batch_size or settings.CASE_SWEEP_BATCH_SIZE
     closed: list[Case] = []
@@ -843,7 +843,7 @@ def send_due_reminders() -> int:
     that is due is queued (after an outage nobody gets two at once), and each is unique
     per case, clock start and threshold, so reruns queue nothing twice.
     """
-    from .selectors import case_list_awaiting_reminder
+    from cases.selectors import case_list_awaiting_reminder
 
     queued = 0
     now = timezone.now()

@@ -36,10 +36,11 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.functional import cached_property
 
-from . import admin_forms, selectors, services
-from .models import Attachment, Case, MessageSource, Notification, Status, can_work_cases
-from .text import CleanSearchMixin
-from .views import attachment_file_response
+from cases import selectors, services
+from cases.admin import forms as admin_forms
+from cases.models import Attachment, Case, MessageSource, Notification, Status, can_work_cases
+from cases.text import CleanSearchMixin
+from cases.views import attachment_file_response
 
 # --- Case list: filters and the paginator ---------------------------------------------
 

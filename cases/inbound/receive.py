@@ -38,9 +38,12 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils.crypto import constant_time_compare
 
-from . import services
-from .forms import ReplyForm
-from .models import (
+from cases import services
+from cases.attachments import clean_filename, verify_upload
+from cases.forms import ReplyForm
+from cases.inbound.reply_text import html_to_text, trim_reply
+from cases.inbound.thanks import is_thanks_only
+from cases.models import (
     Case,
     InboundEmail,
     InboundOutcome,
@@ -50,11 +53,8 @@ from .models import (
     Status,
     can_work_cases,
 )
-from .notifications import message_id_for, parse_reply_address
-from .reply_text import html_to_text, trim_reply
-from .text import clean_line, clean_text
-from .thanks import is_thanks_only
-from .uploads import clean_filename, verify_upload
+from cases.outbox.delivery import message_id_for, parse_reply_address
+from cases.text import clean_line, clean_text
 
 logger = logging.getLogger(__name__)
 

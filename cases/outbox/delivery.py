@@ -27,7 +27,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
-from .models import (
+from cases.models import (
     OPEN_STATUSES,
     Case,
     CaseEvent,
@@ -339,7 +339,7 @@ def is_obsolete(notification: Notification) -> bool:
 
 def enqueue(notification_id: int) -> None:
     """Ask a worker to send it. If the broker is down, the relay sweep sends it later."""
-    from .tasks import send_notification
+    from cases.tasks import send_notification
 
     try:
         send_notification.delay(notification_id)
@@ -350,7 +350,7 @@ def enqueue(notification_id: int) -> None:
 def enqueue_many(notification_ids: list[int]) -> None:
     """Hand a batch to the workers in one broker message per 100 rows (see deliver_many).
     Publishing thousands of messages one by one would dominate the sweep."""
-    from .tasks import send_notifications_task
+    from cases.tasks import send_notifications_task
 
     try:
         for start in range(0, len(notification_ids), SEND_BATCH_SIZE):
@@ -417,7 +417,7 @@ def build_email(notification: Notification) -> EmailMultiAlternatives:
 
 
 def email_context(notification: Notification) -> dict:
-    from . import email_actions
+    from cases import email_actions
 
     case = notification.case
     recipient = notification.recipient
@@ -458,7 +458,7 @@ def email_context(notification: Notification) -> dict:
 
 def _current_question(case: Case) -> Message | None:
     """The engineer's question the running Pending Customer clock waits on."""
-    from .selectors import case_open_question
+    from cases.selectors import case_open_question
 
     return case_open_question(case=case)
 

@@ -1,0 +1,1 @@
+from cases.services.customer import *  # noqa: F403
