@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from django.urls import reverse
 
+from cases.policy import auto_close_deadline, closed_for_no_reply_text
 from portal import timefmt
 
 from .models import (
@@ -22,8 +23,6 @@ from .models import (
     InfoRequestKind,
     Priority,
     Status,
-    auto_close_deadline,
-    closed_for_no_reply_text,
 )
 
 PRIORITY_LABELS = dict(Priority.choices)

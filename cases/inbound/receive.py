@@ -38,7 +38,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils.crypto import constant_time_compare
 
-from cases import services
+from cases import exceptions, services
 from cases.attachments import clean_filename, verify_upload
 from cases.forms import ReplyForm
 from cases.inbound.reply_text import html_to_text, trim_reply
@@ -347,7 +347,7 @@ def _accept_from_engineer(record: InboundEmail, message, case: Case, engineer) -
                 email_message_id=record.email_message_id,
             )
             record.reason = InboundReason.REPLY
-    except services.CaseActionError as error:
+    except exceptions.CaseActionError as error:
         return _refuse(record, InboundReason.REFUSED, str(error))
     record.detail = "; ".join(refused)
     record.outcome = InboundOutcome.ACCEPTED
@@ -397,7 +397,7 @@ def _accept(record: InboundEmail, message, case: Case, sender) -> None:
             )
             record.reason = InboundReason.REPLY
             record.detail = "; ".join(refused)
-    except services.CaseActionError as error:
+    except exceptions.CaseActionError as error:
         return _refuse(record, InboundReason.REFUSED, str(error))
     record.outcome = InboundOutcome.ACCEPTED
     return None

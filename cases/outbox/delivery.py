@@ -37,9 +37,8 @@ from cases.models import (
     NotificationState,
     Priority,
     Status,
-    pending_customer_timeout,
-    resolved_timeout,
 )
+from cases.policy import pending_customer_timeout, resolved_timeout
 
 logger = logging.getLogger(__name__)
 

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django_fsm import can_proceed, has_transition_perm
 
 from cases.attachments import clean_filename
+from cases.exceptions import ActionNotPermitted, CaseActionError, TransitionNotAllowed
 from cases.models import (
     Actor,
     Attachment,
@@ -38,18 +39,6 @@ from cases.outbox import delivery as notifications
 from cases.text import clean_line
 
 logger = logging.getLogger(__name__)
-
-
-class CaseActionError(Exception):
-    """An action the portal refuses, with a message fit to show the person who tried."""
-
-
-class TransitionNotAllowed(CaseActionError):
-    """The case is not in a status where this action applies (it may just have changed)."""
-
-
-class PermissionDenied(CaseActionError):
-    """This person may not do this to this case."""
 
 
 # --- Internals ------------------------------------------------------------------------
@@ -91,7 +80,7 @@ def _apply(
             or f"This case is {case.get_status_display()} now, so this action is not available."
         )
     if not has_transition_perm(method, actor):
-        raise PermissionDenied("You are not allowed to do that on this case.")
+        raise ActionNotPermitted("You are not allowed to do that on this case.")
     if not can_proceed(method):
         raise TransitionNotAllowed(refused or "This action is not available on this case now.")
     method(*args)
@@ -111,12 +100,12 @@ def _apply(
 
 def _require_engineer(user) -> None:
     if not (user and user.is_authenticated and user.is_support_engineer):
-        raise PermissionDenied("Only support engineers can do that.")
+        raise ActionNotPermitted("Only support engineers can do that.")
 
 
 def _require_customer(case: Case, user) -> None:
     if not (user and user.is_authenticated and case.is_customer(user)):
-        raise PermissionDenied("You are not allowed to do that on this case.")
+        raise ActionNotPermitted("You are not allowed to do that on this case.")
 
 
 def _add_message(
@@ -193,7 +182,7 @@ def case_open(
     """
     membership = getattr(requester, "membership", None)
     if membership is None:
-        raise PermissionDenied("Your account is not part of an organisation yet.")
+        raise ActionNotPermitted("Your account is not part of an organisation yet.")
     now = timezone.now()
     case = Case.objects.create(
         requester=requester,
