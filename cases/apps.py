@@ -8,7 +8,8 @@ class CasesConfig(AppConfig):
     def ready(self) -> None:
         from anymail.signals import inbound, tracking
 
-        from cases import checks  # noqa: F401 - registers
+        # Registers the Celery tasks the outbox looks up by name (cases.outbox.triggers).
+        from cases import checks, tasks  # noqa: F401 - registers
         from cases.inbound import receive as inbound_email
         from cases.inbound import tracking as email_tracking
 

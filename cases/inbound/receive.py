@@ -53,7 +53,7 @@ from cases.models import (
     Status,
     can_work_cases,
 )
-from cases.outbox.delivery import message_id_for, parse_reply_address
+from cases.outbox import message_id_for, parse_reply_address
 from cases.text import clean_line, clean_text
 
 logger = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from cases.models import (
     NotificationKind,
     Status,
 )
-from cases.outbox.delivery import message_id_for, reply_address
+from cases.outbox import message_id_for, reply_address
 from tests.cases import email_webhooks as hooks
 from tests.factories import CaseFactory, EngineerFactory, customer
 

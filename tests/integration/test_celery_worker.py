@@ -14,9 +14,8 @@ from anymail.exceptions import AnymailAPIError
 from django.core import mail
 from django.utils import timezone
 
-from cases import services
+from cases import outbox, services
 from cases.models import InfoRequestKind, Notification, NotificationState
-from cases.outbox import delivery as notifications
 from cases.tasks import relay_notifications_task, send_notification
 from portal.celery import app as celery_app
 from tests.factories import CaseFactory
@@ -98,7 +97,7 @@ def test_broker_unreachable_at_commit_then_the_relay_sends_it(
     assert row.to_email == case.assignee.email
 
     celery_worker_factory()
-    time_machine.move_to(timezone.now() + notifications.RELAY_GRACE, tick=True)
+    time_machine.move_to(timezone.now() + outbox.RELAY_GRACE, tick=True)
     relay_notifications_task.delay()  # what beat does every minute
     wait_until(lambda: state_of(row.pk) == NotificationState.SENT)
     [email] = mail.outbox
