@@ -15,11 +15,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from cases.policy import closed_for_no_reply_text, pending_customer_timeout, resolved_timeout
 
 from . import email_actions, exceptions, selectors, services
+from .attachments import attachment_file_response
 from .forms import ApprovalForm, CaseOpenForm, CloseForm, ConfirmForm, ReopenForm, ReplyForm
 from .models import (
     CUSTOMER_RESOLVABLE_STATUSES,
     STATUS_INFO,
-    Attachment,
     Case,
     InfoRequestKind,
     Status,
@@ -405,22 +405,6 @@ def case_reopen(request: HttpRequest, reference: str) -> HttpResponse:
     who = f"back with {case.assignee}" if case.assignee else "waiting for an engineer to take it"
     messages.success(request, f"{case.reference} is reopened, {who}. Its full history is kept.")
     return redirect(case)
-
-
-def attachment_file_response(attachment: Attachment) -> FileResponse:
-    """An attachment as a download, never rendered inline, never cached by proxies.
-
-    Callers have checked that the person may see it (customer page or admin).
-    """
-    response = FileResponse(
-        attachment.file.open("rb"),
-        as_attachment=True,
-        filename=attachment.filename,
-        content_type=attachment.content_type,
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 @login_required

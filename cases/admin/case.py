@@ -38,9 +38,9 @@ from django.utils.functional import cached_property
 
 from cases import exceptions, selectors, services
 from cases.admin import forms as admin_forms
+from cases.attachments import attachment_file_response
 from cases.models import Attachment, Case, MessageSource, Notification, Status, can_work_cases
 from cases.text import CleanSearchMixin
-from cases.views import attachment_file_response
 
 # --- Case list: filters and the paginator ---------------------------------------------
 

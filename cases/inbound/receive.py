@@ -40,7 +40,6 @@ from django.utils.crypto import constant_time_compare
 
 from cases import exceptions, services
 from cases.attachments import clean_filename, verify_upload
-from cases.forms import ReplyForm
 from cases.inbound.reply_text import html_to_text, trim_reply
 from cases.inbound.thanks import is_thanks_only
 from cases.models import (
@@ -54,7 +53,7 @@ from cases.models import (
     can_work_cases,
 )
 from cases.outbox import message_id_for, parse_reply_address
-from cases.text import clean_line, clean_text
+from cases.text import MESSAGE_MAX_CHARS, clean_line, clean_text
 
 logger = logging.getLogger(__name__)
 
@@ -112,7 +111,7 @@ NOTE_LINE = re.compile(r"^\s*#note\s*$", re.IGNORECASE)
 # A first line that starts like a marker but is not one ("# note", "#note: logs").
 NOTE_LIKE = re.compile(r"^\s*#\s*notes?\b", re.IGNORECASE)
 # The same limit as a reply typed on the web.
-REPLY_MAX_CHARS = ReplyForm.base_fields["body"].max_length
+REPLY_MAX_CHARS = MESSAGE_MAX_CHARS
 
 
 @dataclass(frozen=True)

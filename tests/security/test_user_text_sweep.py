@@ -14,7 +14,7 @@ from django import forms
 
 from cases import forms as customer_forms
 from cases.admin import forms as admin_forms
-from cases.forms import LineField, TextField
+from cases.text import LineField, TextField
 
 HOSTILE = "  Disk\x00 \u202efull\u2066\r\nBcc: x@evil.test\t\x07 "
 EXPECTED = {
