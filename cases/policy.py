@@ -35,3 +35,42 @@ def auto_close_deadline(
     if status == Status.RESOLVED and resolved_at:
         return resolved_at + resolved_timeout()
     return None
+
+
+def closes_by_itself_at(
+    status: str, pending_since: datetime | None, resolved_at: datetime | None, held_reason: str
+) -> datetime | None:
+    """When the case will really close by itself: never while held (e.g. the question
+    bounced, so the customer never saw it)."""
+    if held_reason:
+        return None
+    return auto_close_deadline(status, pending_since, resolved_at)
+
+
+def is_auto_close_due(
+    status: str,
+    pending_since: datetime | None,
+    resolved_at: datetime | None,
+    held_reason: str,
+    now: datetime,
+) -> bool:
+    deadline = closes_by_itself_at(status, pending_since, resolved_at, held_reason)
+    return deadline is not None and now >= deadline
+
+
+def auto_close_reason(status: str) -> str:
+    """The history entry's reason for an automatic close."""
+    if status == Status.PENDING_CUSTOMER:
+        days = settings.CASE_PENDING_CUSTOMER_AUTO_CLOSE_DAYS
+        return f"No reply for {days} days on Pending Customer"
+    return f"Resolved with no objection for {settings.CASE_RESOLVED_AUTO_CLOSE_DAYS} days"
+
+
+def reminder_days_before() -> list[int]:
+    """How many days before the automatic close the customer is reminded, e.g. [1, 7]."""
+    return sorted(settings.CASE_REMINDER_DAYS_BEFORE)
+
+
+def reminders_due(deadline: datetime, now: datetime) -> list[int]:
+    """The reminder thresholds (days before `deadline`) that have been reached by `now`."""
+    return [days for days in reminder_days_before() if now >= deadline - timedelta(days=days)]

@@ -29,7 +29,7 @@ from cases.models.status import (
     is_engineer,
     is_scheduler,
 )
-from cases.policy import auto_close_deadline
+from cases.policy import auto_close_deadline, is_auto_close_due
 
 # --- Case -----------------------------------------------------------------------------
 
@@ -197,9 +197,12 @@ class Case(FSMModelMixin, UndeletableModel):
         return auto_close_deadline(self.status, self.pending_since, self.resolved_at)
 
     def auto_close_is_due(self) -> bool:
-        deadline = self.auto_close_at
-        return (
-            deadline is not None and not self.auto_close_held_reason and timezone.now() >= deadline
+        return is_auto_close_due(
+            self.status,
+            self.pending_since,
+            self.resolved_at,
+            self.auto_close_held_reason,
+            timezone.now(),
         )
 
     # -- transitions (fields only; see cases.services) -------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -20,6 +19,7 @@ from cases.models import (
     NotificationKind,
     Status,
 )
+from cases.policy import auto_close_reason, reminder_days_before, reminders_due
 from cases.services.common import apply_transition, lock_case, notify_assignee, notify_requester
 
 logger = logging.getLogger(__name__)
@@ -55,18 +55,11 @@ def case_auto_close(*, case_id: int) -> Case | None:
         if case is None or not can_proceed(case.auto_close):
             return None
         event = apply_transition(
-            case, "auto_close", actor=None, reason=_auto_close_reason(case.status)
+            case, "auto_close", actor=None, reason=auto_close_reason(case.status)
         )
         notify_requester(case, NotificationKind.AUTO_CLOSED, event=event)
         notify_assignee(case, NotificationKind.ENGINEER_AUTO_CLOSED, event=event)
         return case
-
-
-def _auto_close_reason(status: str) -> str:
-    if status == Status.PENDING_CUSTOMER:
-        days = settings.CASE_PENDING_CUSTOMER_AUTO_CLOSE_DAYS
-        return f"No reply for {days} days on Pending Customer"
-    return f"Resolved with no objection for {settings.CASE_RESOLVED_AUTO_CLOSE_DAYS} days"
 
 
 SWEEP_BATCHES_PER_READ = 40
@@ -117,7 +110,7 @@ def _auto_close_batch(case_ids: Sequence[int]) -> list[Case]:
                 to_status=case.status,
                 actor=None,
                 actor_kind=Actor.SCHEDULER,
-                reason=_auto_close_reason(was),
+                reason=auto_close_reason(was),
                 created_at=now,
             )
         )
@@ -200,7 +193,7 @@ def send_due_reminders() -> int:
 
     queued = 0
     now = timezone.now()
-    thresholds = sorted(settings.CASE_REMINDER_DAYS_BEFORE)  # e.g. [1, 7]
+    thresholds = reminder_days_before()
     if not thresholds:
         return 0
     candidates = case_list_awaiting_reminder(now=now, max_days_before=max(thresholds))
@@ -217,7 +210,7 @@ def send_due_reminders() -> int:
             deadline = case.auto_close_at if case is not None else None
             if deadline is None or now >= deadline or not case.requester.is_active:
                 continue
-            due = [d for d in thresholds if now >= deadline - timedelta(days=d)]
+            due = reminders_due(deadline, now)
             if not due:
                 continue
             queued += int(outbox.queue_reminder(case, days_before=min(due)))
