@@ -74,16 +74,48 @@ def apply_transition(
     method(*args)
     case.last_activity_at = now or timezone.now()
     case.save()
-    return CaseEvent.objects.create(
-        case=case,
-        transition=transition,
-        from_status=from_status,
-        to_status=case.status,
+    return record_event(
+        case,
+        transition,
         actor=actor,
-        actor_kind=actor_kind(actor),
         reason=reason,
+        from_status=from_status,
         created_at=case.last_activity_at,
     )
+
+
+def new_event(
+    case: Case,
+    transition: str,
+    *,
+    actor,
+    reason: str,
+    kind: Actor | None = None,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    created_at: datetime | None = None,
+) -> CaseEvent:
+    """One history entry, unsaved (the sweep writes them in bulk). The statuses default to
+    the case's current one: an entry that records something other than a transition."""
+    fields = {
+        "case": case,
+        "transition": transition,
+        "from_status": from_status or case.status,
+        "to_status": to_status or case.status,
+        "actor": actor,
+        "actor_kind": kind or actor_kind(actor),
+        "reason": reason,
+    }
+    if created_at is not None:
+        fields["created_at"] = created_at
+    return CaseEvent(**fields)
+
+
+def record_event(case: Case, transition: str, **fields) -> CaseEvent:
+    """Write one history entry (see `new_event`)."""
+    event = new_event(case, transition, **fields)
+    event.save(force_insert=True)
+    return event
 
 
 def require_engineer(user) -> None:

@@ -33,6 +33,7 @@ from cases.services.common import (
     lock_case,
     notify_assignee,
     notify_requester,
+    record_event,
     require_customer,
 )
 from cases.text import clean_line
@@ -87,14 +88,14 @@ def case_open(
         source=source,
         email_message_id=email_message_id,
     )
-    event = CaseEvent.objects.create(
-        case=case,
-        transition="open",
+    event = record_event(
+        case,
+        "open",
+        actor=requester,
+        kind=Actor.CUSTOMER,
+        reason="Case opened",
         from_status=Status.NEW,
         to_status=Status.NEW,
-        actor=requester,
-        actor_kind=Actor.CUSTOMER,
-        reason="Case opened",
         created_at=now,
     )
     notify_requester(case, NotificationKind.CASE_OPENED, event=event)
@@ -197,14 +198,14 @@ def case_reply_thanks(
     )
     case.last_activity_at = case.last_customer_activity_at = message.created_at
     case.save(update_fields=["last_activity_at", "last_customer_activity_at", "updated_at"])
-    event = CaseEvent.objects.create(
-        case=case,
-        transition="thanks",
+    event = record_event(
+        case,
+        "thanks",
+        actor=author,
+        kind=Actor.CUSTOMER,
+        reason="Customer replied with thanks only; the case stays resolved",
         from_status=Status.RESOLVED,
         to_status=Status.RESOLVED,
-        actor=author,
-        actor_kind=Actor.CUSTOMER,
-        reason="Customer replied with thanks only; the case stays resolved",
         created_at=message.created_at,
     )
     outbox.queue(
@@ -242,14 +243,14 @@ def case_follow_up_by_email(
         email_message_id=email_message_id,
         follow_up_of=previous,
     )
-    CaseEvent.objects.create(
-        case=previous,
-        transition="follow_up",
+    record_event(
+        previous,
+        "follow_up",
+        actor=author,
+        kind=Actor.CUSTOMER,
+        reason=f"Customer replied by email; follow-up case {case.reference} opened",
         from_status=Status.CLOSED,
         to_status=Status.CLOSED,
-        actor=author,
-        actor_kind=Actor.CUSTOMER,
-        reason=f"Customer replied by email; follow-up case {case.reference} opened",
     )
     # Its history changed: the case page (cached until the case is saved) shows it.
     previous.save(update_fields=["updated_at"])

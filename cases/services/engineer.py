@@ -9,7 +9,6 @@ from cases.exceptions import CaseActionError, TransitionNotAllowed
 from cases.models import (
     Actor,
     Case,
-    CaseEvent,
     InfoRequestKind,
     Message,
     MessageSource,
@@ -22,6 +21,7 @@ from cases.services.common import (
     apply_transition,
     lock_case,
     notify_requester,
+    record_event,
     require_engineer,
 )
 from cases.text import clean_line
@@ -70,13 +70,11 @@ def case_reassign(*, case: Case, engineer, assignee) -> Case:
         case.original_engineer = assignee
     case.last_activity_at = timezone.now()
     case.save(update_fields=["assignee", "original_engineer", "last_activity_at", "updated_at"])
-    CaseEvent.objects.create(
-        case=case,
-        transition="reassign",
-        from_status=case.status,
-        to_status=case.status,
+    record_event(
+        case,
+        "reassign",
         actor=engineer,
-        actor_kind=Actor.ENGINEER,
+        kind=Actor.ENGINEER,
         reason=f"Reassigned to {assignee}",
         created_at=case.last_activity_at,
     )
@@ -190,13 +188,11 @@ def case_update_details(*, case: Case, engineer, subject: str, priority: int) ->
     case.priority = priority
     case.last_activity_at = timezone.now()
     case.save(update_fields=["subject", "priority", "last_activity_at", "updated_at"])
-    CaseEvent.objects.create(
-        case=case,
-        transition="update",
-        from_status=case.status,
-        to_status=case.status,
+    record_event(
+        case,
+        "update",
         actor=engineer,
-        actor_kind=Actor.ENGINEER,
+        kind=Actor.ENGINEER,
         reason="; ".join(changes),
         created_at=case.last_activity_at,
     )

@@ -13,14 +13,19 @@ from django_fsm import can_proceed, has_transition_perm
 
 from cases import outbox
 from cases.models import (
-    Actor,
     Case,
     CaseEvent,
     NotificationKind,
     Status,
 )
 from cases.policy import auto_close_reason, reminder_days_before, reminders_due
-from cases.services.common import apply_transition, lock_case, notify_assignee, notify_requester
+from cases.services.common import (
+    apply_transition,
+    lock_case,
+    new_event,
+    notify_assignee,
+    notify_requester,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -103,14 +108,12 @@ def _auto_close_batch(case_ids: Sequence[int]) -> list[Case]:
         case.closed_at = case.last_activity_at = case.updated_at = now
         closing.append(case)
         events.append(
-            CaseEvent(
-                case=case,
-                transition="auto_close",
-                from_status=was,
-                to_status=case.status,
+            new_event(
+                case,
+                "auto_close",
                 actor=None,
-                actor_kind=Actor.SCHEDULER,
                 reason=auto_close_reason(was),
+                from_status=was,
                 created_at=now,
             )
         )
