@@ -13,7 +13,7 @@ the case: named by exactly one valid mailbox in From, which the provider's sende
 Engineers answer the same way: a reply to an email an engineer received about the case,
 from that engineer while they may still work cases, is a public reply as the admin
 sends it, or an internal note when its first line is `#note`. A customer's reply to a
-Resolved case that only says thanks (`cases.thanks`) leaves it resolved.
+Resolved case that only says thanks (`cases.inbound.thanks`) leaves it resolved.
 
 Every message received is recorded once per Message-ID (`InboundEmail`): accepted
 replies point at the thread message they became; rejected ones, automatic replies,

@@ -175,7 +175,7 @@ def case_reply(
 def case_reply_thanks(
     *, case: Case, author, body: str, source: MessageSource, email_message_id: str = ""
 ) -> Message:
-    """A customer's reply that only says thanks (see `cases.thanks`): no objection.
+    """A customer's reply that only says thanks (see `cases.inbound.thanks`): no objection.
 
     On a Resolved case the message joins the thread and the case stays resolved (its
     clock keeps running); the history says so, the assigned engineer is told and the

@@ -1,4 +1,4 @@
-"""Which emailed replies only say thanks: the table of phrases in `cases.thanks`.
+"""Which emailed replies only say thanks: the table of phrases in `cases.inbound.thanks`.
 
 A thank-you leaves a Resolved case resolved; anything else is an objection and reopens
 it. The cases below are the contract: every language the portal supports, and the

@@ -1,6 +1,6 @@
 """Every text field of the portal's forms cleans what is typed the same way.
 
-The fields are read from the form classes in `cases.forms` and `cases.admin_forms`, so a
+The fields are read from the form classes in `cases.forms` and `cases.admin.forms`, so a
 field added later is swept without anyone remembering to list it: a plain CharField
 fails here until it says whether it holds one line or several.
 """
