@@ -34,9 +34,8 @@ from cases.models import (
     MessageSource,
     Priority,
     Status,
-    pending_customer_timeout,
-    resolved_timeout,
 )
+from cases.policy import pending_customer_timeout, resolved_timeout
 from portal.models import SUPPORT_ENGINEERS_GROUP, Membership, Organisation, User
 
 PASSWORD = "bench-password-not-for-production"

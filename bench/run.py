@@ -374,7 +374,7 @@ def time_sweep(expected: int) -> float:
 def time_relay() -> tuple[int, float]:
     from django.core import mail
 
-    from cases import notifications
+    from cases import outbox
     from cases.models import Notification, NotificationState
 
     ids = list(
@@ -385,8 +385,8 @@ def time_relay() -> tuple[int, float]:
     mail.outbox = []
     started = time.perf_counter()
     # As the workers do with the sweep's emails: deliver_many() per batch.
-    for start in range(0, len(ids), notifications.SEND_BATCH_SIZE):
-        notifications.deliver_many(ids[start : start + notifications.SEND_BATCH_SIZE])
+    for start in range(0, len(ids), outbox.SEND_BATCH_SIZE):
+        outbox.deliver_many(ids[start : start + outbox.SEND_BATCH_SIZE])
     seconds = time.perf_counter() - started
     sent = Notification.objects.filter(pk__in=ids, state=NotificationState.SENT).count()
     if sent != len(ids) or len(mail.outbox) != len(ids):

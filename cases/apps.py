@@ -8,8 +8,10 @@ class CasesConfig(AppConfig):
     def ready(self) -> None:
         from anymail.signals import inbound, tracking
 
-        from . import admin_inbound, checks, email_tracking  # noqa: F401 - registers
-        from . import inbound as inbound_email
+        # Registers the Celery tasks the outbox looks up by name (cases.outbox.triggers).
+        from cases import checks, tasks  # noqa: F401 - registers
+        from cases.inbound import receive as inbound_email
+        from cases.inbound import tracking as email_tracking
 
         inbound.connect(inbound_email.on_inbound, dispatch_uid="cases.inbound")
         tracking.connect(email_tracking.on_tracking, dispatch_uid="cases.tracking")

@@ -3,68 +3,10 @@
 from __future__ import annotations
 
 from django import forms
-from django.conf import settings
-from django.template.defaultfilters import filesizeformat
-from django.utils.functional import lazy
 
+from .attachments import AttachmentsField
 from .models import Case, InfoRequestKind, Priority, Rating
-from .text import clean_line, clean_text
-from .uploads import ALLOWED_EXTENSIONS, verify_uploads
-
-# One bound for what a person writes: a description, a reply (web or email), a message.
-MESSAGE_MAX_CHARS = 50_000
-
-
-class LineField(forms.CharField):
-    """Single-line user text (a subject): see `cases.text.clean_line`."""
-
-    def to_python(self, value):
-        return super().to_python(clean_line(value) if isinstance(value, str) else value)
-
-
-class TextField(forms.CharField):
-    """Multi-line user text (a description, a reply): see `cases.text.clean_text`."""
-
-    def to_python(self, value):
-        # Cleaned before CharField strips, so a body of controls alone counts as empty.
-        return super().to_python(clean_text(value) if isinstance(value, str) else value)
-
-
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class AttachmentsField(forms.FileField):
-    widget = MultipleFileInput
-
-    def __init__(self, *args, **kwargs):
-        # The limits are read when the form is shown, not when its class is defined.
-        kwargs.setdefault("required", False)
-        kwargs.setdefault(
-            "help_text",
-            lazy(
-                lambda: (
-                    f"Up to {settings.ATTACHMENT_MAX_FILES} files, "
-                    f"{filesizeformat(settings.ATTACHMENT_MAX_BYTES)} each "
-                    f"({', '.join(ALLOWED_EXTENSIONS)})."
-                ),
-                str,
-            )(),
-        )
-        super().__init__(*args, **kwargs)
-        self.widget.attrs.setdefault("accept", ",".join(ALLOWED_EXTENSIONS))
-        # For the browser's check before sending (static/js/portal.js).
-        self.widget.attrs.setdefault(
-            "data-max-files", lazy(lambda: str(settings.ATTACHMENT_MAX_FILES), str)()
-        )
-        self.widget.attrs.setdefault(
-            "data-max-bytes", lazy(lambda: str(settings.ATTACHMENT_MAX_BYTES), str)()
-        )
-
-    def clean(self, data, initial=None):
-        files = data if isinstance(data, (list, tuple)) else [data] if data else []
-        files = [super(AttachmentsField, self).clean(item, initial) for item in files]
-        return verify_uploads([f for f in files if f])
+from .text import MESSAGE_MAX_CHARS, LineField, TextField
 
 
 class CaseOpenForm(forms.ModelForm):

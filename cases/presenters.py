@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from django.urls import reverse
 
+from cases.policy import closed_for_no_reply_text, closes_by_itself_at
 from portal import timefmt
 
 from .models import (
@@ -22,8 +23,6 @@ from .models import (
     InfoRequestKind,
     Priority,
     Status,
-    auto_close_deadline,
-    closed_for_no_reply_text,
 )
 
 PRIORITY_LABELS = dict(Priority.choices)
@@ -73,10 +72,8 @@ def case_rows(values: Iterable[dict], *, user, organisation: bool) -> list[CaseR
         status = case["status"]
         info = STATUS_INFO[status]
         is_pending = status == Status.PENDING_CUSTOMER
-        deadline = (
-            None  # held (e.g. the question bounced): it will not close by itself
-            if case["auto_close_held_reason"]
-            else auto_close_deadline(status, case["pending_since"], case["resolved_at"])
+        deadline = closes_by_itself_at(
+            status, case["pending_since"], case["resolved_at"], case["auto_close_held_reason"]
         )
         rows.append(
             CaseRow(

@@ -8,17 +8,9 @@ from django.db.models import Case as DbCase
 from django.db.models import Count, Prefetch, Q, QuerySet, Value, When
 from django.db.models.functions import TruncMonth
 
-from .models import (
-    Actor,
-    Attachment,
-    Case,
-    CaseEvent,
-    Message,
-    Rating,
-    Status,
-    pending_customer_timeout,
-    resolved_timeout,
-)
+from cases.policy import pending_customer_timeout, resolved_timeout
+
+from .models import Actor, Attachment, Case, CaseEvent, Message, Rating, Status
 from .text import clean_line
 
 # My Cases' own filters beside the statuses: the default shows every case still in play.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import notifications, services
+from . import outbox, services
 
 
 # The row counts attempts (a relayed task starts again at retries=0): it decides when to
@@ -16,8 +16,8 @@ def send_notification(self, notification_id: int) -> str:
     If the retry cannot be published (broker down), the row stays queued with its next
     attempt time and the relay picks it up.
     """
-    result = notifications.deliver(notification_id)
-    if result.outcome is notifications.Outcome.RETRY:
+    result = outbox.deliver(notification_id)
+    if result.outcome is outbox.Outcome.RETRY:
         raise self.retry(countdown=result.retry_in)
     return result.outcome.value
 
@@ -25,16 +25,16 @@ def send_notification(self, notification_id: int) -> str:
 @shared_task(acks_late=True)
 def send_notifications_task(notification_ids: list[int]) -> int:
     """Send a batch of outbox rows (the sweep's emails); each failure retries on its own."""
-    results = notifications.deliver_many(notification_ids)
+    results = outbox.deliver_many(notification_ids)
     for result in results:
-        if result.outcome is notifications.Outcome.RETRY:
+        if result.outcome is outbox.Outcome.RETRY:
             send_notification.apply_async((result.notification_id,), countdown=result.retry_in)
-    return sum(result.outcome is notifications.Outcome.SENT for result in results)
+    return sum(result.outcome is outbox.Outcome.SENT for result in results)
 
 
 @shared_task(acks_late=True)
 def relay_notifications_task() -> int:
-    return notifications.relay_unsent()
+    return outbox.relay_unsent()
 
 
 @shared_task(acks_late=True)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from django import forms
+
 # Embedding and override controls (U+202A-202E), isolates (U+2066-2069), the marks
 # U+200E/U+200F and the Arabic letter mark U+061C: invisible, and they reorder what
 # the reader sees.
@@ -44,3 +46,22 @@ class CleanSearchMixin:
 
     def get_search_results(self, request, queryset, search_term):
         return super().get_search_results(request, queryset, clean_line(search_term))
+
+
+# One bound for what a person writes: a description, a reply (web or email), a message.
+MESSAGE_MAX_CHARS = 50_000
+
+
+class LineField(forms.CharField):
+    """Single-line user text (a subject): see `cases.text.clean_line`."""
+
+    def to_python(self, value):
+        return super().to_python(clean_line(value) if isinstance(value, str) else value)
+
+
+class TextField(forms.CharField):
+    """Multi-line user text (a description, a reply): see `cases.text.clean_text`."""
+
+    def to_python(self, value):
+        # Cleaned before CharField strips, so a body of controls alone counts as empty.
+        return super().to_python(clean_text(value) if isinstance(value, str) else value)

@@ -12,18 +12,17 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import email_actions, selectors, services
+from cases.policy import closed_for_no_reply_text, pending_customer_timeout, resolved_timeout
+
+from . import email_actions, exceptions, selectors, services
+from .attachments import attachment_file_response
 from .forms import ApprovalForm, CaseOpenForm, CloseForm, ConfirmForm, ReopenForm, ReplyForm
 from .models import (
     CUSTOMER_RESOLVABLE_STATUSES,
     STATUS_INFO,
-    Attachment,
     Case,
     InfoRequestKind,
     Status,
-    closed_for_no_reply_text,
-    pending_customer_timeout,
-    resolved_timeout,
 )
 from .presenters import case_rows
 from .text import clean_line
@@ -160,7 +159,7 @@ def case_open(request: HttpRequest) -> HttpResponse:
                 priority=form.cleaned_data["priority"],
                 attachments=form.cleaned_data["attachments"],
             )
-        except services.CaseActionError as error:
+        except exceptions.CaseActionError as error:
             form.add_error(None, str(error))
         else:
             messages.success(request, f"Case {case.reference} opened. We will be in touch soon.")
@@ -234,7 +233,7 @@ def case_reply(request: HttpRequest, reference: str) -> HttpResponse:
         return _case_page(request, case, status=400, reply_form=form)
     body = form.cleaned_data["body"]
     if case.status == Status.CLOSED:
-        error = services.TransitionNotAllowed(
+        error = exceptions.TransitionNotAllowed(
             "This case was closed, so your reply was not sent. Reopen Case sends it with the case."
         )
         return _refused(request, case, error, typed=body)
@@ -242,7 +241,7 @@ def case_reply(request: HttpRequest, reference: str) -> HttpResponse:
         message = services.case_reply(
             case=case, author=request.user, body=body, attachments=form.cleaned_data["attachments"]
         )
-    except services.CaseActionError as error:
+    except exceptions.CaseActionError as error:
         return _refused(request, case, error, typed=body, reply_form=form)
     # The case as the service left it. Not refresh_from_db(): django-fsm unprotects the
     # status field (shared by every thread) while it runs, failing concurrent requests.
@@ -268,7 +267,7 @@ def case_answer_approval(request: HttpRequest, reference: str) -> HttpResponse:
             approved=approved,
             comment=form.cleaned_data["comment"],
         )
-    except services.CaseActionError as error:
+    except exceptions.CaseActionError as error:
         return _refused(request, case, error, typed=form.cleaned_data["comment"])
     messages.success(request, "Thank you: your answer has been sent to the engineer.")
     return redirect(case)
@@ -280,7 +279,7 @@ def case_mark_resolved(request: HttpRequest, reference: str) -> HttpResponse:
     case = _case_or_404(request, reference)
     try:
         services.case_mark_resolved(case=case, customer=request.user)
-    except services.CaseActionError as error:
+    except exceptions.CaseActionError as error:
         messages.error(request, f"{case.reference}: {error}")
     else:
         messages.success(
@@ -301,7 +300,7 @@ def case_close(request: HttpRequest, reference: str) -> HttpResponse:
         return redirect(case)
     try:
         services.case_close(case=case, actor=request.user)
-    except services.CaseActionError as error:
+    except exceptions.CaseActionError as error:
         messages.error(request, f"{case.reference}: {error}")
     else:
         messages.success(request, f"{case.reference} is closed. You can reopen it at any time.")
@@ -327,7 +326,7 @@ def case_confirm(request: HttpRequest, reference: str) -> HttpResponse:
             rating=form.cleaned_data["rating"],
             comment=form.cleaned_data["comment"],
         )
-    except services.CaseActionError as error:
+    except exceptions.CaseActionError as error:
         messages.error(request, f"{case.reference}: {error}")
     else:
         messages.success(request, _confirmed_message(case))
@@ -351,7 +350,7 @@ def email_action(request: HttpRequest, action: str, token: str) -> HttpResponse:
     if valid and request.method == "POST" and form.is_valid():
         try:
             _email_action_apply(link, form.cleaned_data)
-        except services.CaseActionError:
+        except exceptions.CaseActionError:
             # The case moved on between the check and its lock: explain as a used link.
             link = email_actions.check(action, token)
         else:
@@ -401,27 +400,11 @@ def case_reopen(request: HttpRequest, reference: str) -> HttpResponse:
         case = services.case_reopen(
             case=case, actor=request.user, message=form.cleaned_data["message"]
         )
-    except services.CaseActionError as error:
+    except exceptions.CaseActionError as error:
         return _refused(request, case, error, typed=form.cleaned_data["message"])
     who = f"back with {case.assignee}" if case.assignee else "waiting for an engineer to take it"
     messages.success(request, f"{case.reference} is reopened, {who}. Its full history is kept.")
     return redirect(case)
-
-
-def attachment_file_response(attachment: Attachment) -> FileResponse:
-    """An attachment as a download, never rendered inline, never cached by proxies.
-
-    Callers have checked that the person may see it (customer page or admin).
-    """
-    response = FileResponse(
-        attachment.file.open("rb"),
-        as_attachment=True,
-        filename=attachment.filename,
-        content_type=attachment.content_type,
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 @login_required

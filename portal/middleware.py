@@ -14,7 +14,7 @@ from django.utils.crypto import constant_time_compare
 class InboundEmailSizeMiddleware:
     """Check a webhook post's credentials and declared size before its body is read.
 
-    Every view Anymail serves (and the portal's subclasses of them, `cases.webhooks`) is
+    Every view Anymail serves (and the portal's subclasses of them, `cases.inbound.webhooks`) is
     guarded here, whatever the provider, in this order:
 
     1. Basic auth against Anymail's WEBHOOK_SECRET (one secret or a list, compared in

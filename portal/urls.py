@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from cases import webhooks
+from cases.inbound import webhooks
 from cases.views import help_case_statuses
 from portal.password_reset import ThrottledPasswordResetView
 from portal.views import ping

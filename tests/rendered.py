@@ -24,7 +24,7 @@ from django.test.signals import template_rendered
 from django.utils import timezone
 from django.views import defaults
 
-from cases import email_actions, notifications, services
+from cases import email_actions, outbox, services
 from cases.models import (
     Case,
     CaseEvent,
@@ -36,6 +36,7 @@ from cases.models import (
     NotificationKind,
     Status,
 )
+from cases.outbox import triggers
 from portal.request_guards import request_too_large, upload_request_max_bytes
 from tests.factories import EngineerFactory, customer
 
@@ -261,18 +262,14 @@ def _emails(catalogue: Catalogue, cases: dict[str, Case]) -> None:
                 kind=kind,
                 recipient=case.requester,
                 to_email=case.requester.email,
-                subject=notifications._subject(case, kind),
+                subject=triggers._subject(case, kind),
                 dedupe_key=key,
             )
-            _add_email(
-                catalogue, f"email {kind} ({name})", notifications.build_email(notification)
-            )
+            _add_email(catalogue, f"email {kind} ({name})", outbox.build_email(notification))
 
-    notifications.queue_daily_digests(day=timezone.localdate())
+    outbox.queue_daily_digests(day=timezone.localdate())
     for notification in Notification.objects.filter(kind=NotificationKind.DAILY_DIGEST):
-        _add_email(
-            catalogue, f"email {notification.kind}", notifications.build_email(notification)
-        )
+        _add_email(catalogue, f"email {notification.kind}", outbox.build_email(notification))
 
 
 def _add_email(catalogue: Catalogue, label: str, email) -> None:

@@ -15,14 +15,8 @@ import pytest
 from django.urls import reverse
 
 from cases import services
-from cases.models import (
-    Case,
-    DeletionForbidden,
-    InfoRequestKind,
-    Notification,
-    NotificationKind,
-    Status,
-)
+from cases.exceptions import DeletionForbidden
+from cases.models import Case, InfoRequestKind, Notification, NotificationKind, Status
 from tests.factories import CaseFactory, EngineerFactory, customer
 
 pytestmark = pytest.mark.django_db

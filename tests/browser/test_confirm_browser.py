@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from cases import email_actions, services
 from cases.models import Case, CaseEvent, Notification, Status
-from cases.notifications import deliver
+from cases.outbox import deliver
 from tests.browser.conftest import sign_in
 from tests.factories import PASSWORD, CaseFactory, customer
 

@@ -10,7 +10,7 @@ import json
 from playwright.sync_api import expect
 
 from cases import services
-from cases.notifications import reply_address
+from cases.outbox import reply_address
 from tests.browser.conftest import sign_in
 from tests.cases import email_webhooks as hooks
 from tests.factories import PASSWORD, CaseFactory, EngineerFactory

@@ -5,8 +5,8 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from cases import services
+from cases.attachments import verify_upload
 from cases.models import Attachment, Case, Message
-from cases.uploads import verify_upload
 from tests.factories import CaseFactory, customer
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from cases import services
+from cases import outbox, services
 from cases.models import Case, CaseEvent, InfoRequestKind, Notification, Status
 from cases.services import close_stale_cases
 from tests.factories import CaseFactory, EngineerFactory
@@ -268,14 +268,14 @@ def test_one_failing_case_does_not_stop_the_sweep_closing_the_others(clock, monk
     for case in cases:
         ask_for_logs(case)
     poison = cases[0]
-    real_queue = services.notifications.queue
+    real_queue = outbox.queue
 
     def queue_failing_for_poison(case, *args, **kwargs):
         if case.pk == poison.pk:
             raise RuntimeError("template missing")
         return real_queue(case, *args, **kwargs)
 
-    real_queue_many = services.notifications.queue_many
+    real_queue_many = outbox.queue_many
 
     def queue_many_failing_for_poison(items):
         items = list(items)
@@ -283,8 +283,8 @@ def test_one_failing_case_does_not_stop_the_sweep_closing_the_others(clock, monk
             raise RuntimeError("template missing")
         return real_queue_many(items)
 
-    monkeypatch.setattr(services.notifications, "queue", queue_failing_for_poison)
-    monkeypatch.setattr(services.notifications, "queue_many", queue_many_failing_for_poison)
+    monkeypatch.setattr(outbox, "queue", queue_failing_for_poison)
+    monkeypatch.setattr(outbox, "queue_many", queue_many_failing_for_poison)
     clock.move_to(START + timedelta(days=15))
 
     closed = close_stale_cases(batch_size=1)
@@ -295,6 +295,6 @@ def test_one_failing_case_does_not_stop_the_sweep_closing_the_others(clock, monk
     assert not poison.events.filter(to_status=Status.CLOSED).exists()
     assert f"case {poison.pk}" in caplog.text
     # Once the cause is fixed, the next sweep closes it.
-    monkeypatch.setattr(services.notifications, "queue", real_queue)
-    monkeypatch.setattr(services.notifications, "queue_many", real_queue_many)
+    monkeypatch.setattr(outbox, "queue", real_queue)
+    monkeypatch.setattr(outbox, "queue_many", real_queue_many)
     assert [c.pk for c in close_stale_cases()] == [poison.pk]

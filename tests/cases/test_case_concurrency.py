@@ -18,8 +18,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from cases import services
+from cases.exceptions import TransitionNotAllowed
 from cases.models import Case, CaseEvent, Message, Notification, Status
-from cases.services import TransitionNotAllowed, close_stale_cases
+from cases.services import close_stale_cases
 from tests.factories import CaseFactory, EngineerFactory
 
 pytestmark = [

@@ -7,7 +7,7 @@ import pytest
 from django.core import signing
 from django.test import Client
 
-from cases import email_actions, services
+from cases import email_actions, exceptions, services
 from cases.models import Case, CaseEvent, NotificationKind, Rating, Status
 from tests.factories import CaseFactory, customer
 
@@ -83,7 +83,7 @@ def test_confirm_without_rating_stores_no_rating(mailoutbox, django_capture_on_c
 
 def test_confirm_refuses_an_unknown_rating_and_changes_nothing():
     case = CaseFactory(resolved=True)
-    with pytest.raises(services.CaseActionError):
+    with pytest.raises(exceptions.CaseActionError):
         services.case_confirm_resolution(case=case, customer=case.requester, rating="meh")
     assert status_of(case) == Status.RESOLVED
 

@@ -15,8 +15,8 @@ from django.utils import timezone
 from django_fsm import has_transition_perm
 
 from cases import services
+from cases.exceptions import ActionNotPermitted, CaseActionError, TransitionNotAllowed
 from cases.models import Actor, Case, CaseEvent, InfoRequestKind, Message, Notification, Status
-from cases.services import CaseActionError, PermissionDenied, TransitionNotAllowed
 from tests.factories import CaseFactory, EngineerFactory, customer
 
 pytestmark = pytest.mark.django_db
@@ -47,7 +47,7 @@ class Allowed:
     reason: str = ""
 
 
-# Who may attempt each action at all; anyone else gets PermissionDenied.
+# Who may attempt each action at all; anyone else gets ActionNotPermitted.
 MAY_ATTEMPT = {
     "assign": [ENGINEER],
     "start_work": [ENGINEER],
@@ -89,7 +89,7 @@ def expected(action: str, status: Status, actor: str) -> Allowed | type[CaseActi
         if row_action == action and status in sources and actor in actors:
             return outcome
     if actor not in MAY_ATTEMPT[action]:
-        return PermissionDenied
+        return ActionNotPermitted
     return TransitionNotAllowed
 
 
@@ -413,7 +413,7 @@ def test_inactive_engineer_is_refused_like_a_customer(disable):
     disable(engineer)
     engineer.save()
     before = snapshot(case)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(ActionNotPermitted):
         services.case_assign(case=case, engineer=engineer)
     assert snapshot(case) == before
 
@@ -511,9 +511,9 @@ def test_a_deactivated_customer_cannot_act_on_their_case(status):
     requester.is_active = False
     requester.save()
     before = snapshot(case)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(ActionNotPermitted):
         services.case_reply(case=case, author=requester, body="Hello?")
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(ActionNotPermitted):
         services.case_reopen(case=case, actor=requester)
     assert snapshot(case) == before
 

@@ -22,7 +22,7 @@ from cases.models import (
     NotificationKind,
     Status,
 )
-from cases.notifications import message_id_for, reply_address
+from cases.outbox import message_id_for, reply_address
 from tests.cases import email_webhooks as hooks
 from tests.factories import CaseFactory, EngineerFactory, customer
 
@@ -216,7 +216,7 @@ def test_reply_to_closed_case_starts_linked_case_when_configured(client, setting
 
 
 def test_overlong_reply_is_shortened_like_the_web_limit(client, asked_case):
-    from cases.inbound import REPLY_MAX_CHARS
+    from cases.inbound.receive import REPLY_MAX_CHARS
 
     requester = asked_case.requester
     payload = hooks.postmark_inbound(

@@ -10,7 +10,7 @@ import pytest
 
 from cases import services
 from cases.models import Case, InboundEmail, InboundOutcome, InboundReason, Message, Status
-from cases.notifications import reply_address
+from cases.outbox import reply_address
 from tests.cases import email_webhooks as hooks
 from tests.factories import CaseFactory, EngineerFactory
 

@@ -8,9 +8,10 @@ import pytest
 from anymail.inbound import AnymailInboundMessage
 from django.db import connection
 
-from cases import inbound, services
+from cases import services
+from cases.inbound import receive as inbound
 from cases.models import Case, InboundEmail, Message, MessageSource, Status
-from cases.notifications import reply_address
+from cases.outbox import reply_address
 from tests.factories import CaseFactory, EngineerFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

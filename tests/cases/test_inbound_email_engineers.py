@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import Group
 
-from cases import notifications, services
+from cases import outbox, services
 from cases.models import (
     Attachment,
     Case,
@@ -20,7 +20,7 @@ from cases.models import (
     NotificationKind,
     Status,
 )
-from cases.notifications import parse_reply_address, reply_address
+from cases.outbox import parse_reply_address, reply_address
 from portal.models import SUPPORT_ENGINEERS_GROUP
 from tests.cases import email_webhooks as hooks
 from tests.factories import CaseFactory, EngineerFactory, customer
@@ -84,7 +84,7 @@ def mailgun_from(case: Case, sender, text: str, **kwargs) -> dict:
 def test_email_to_the_engineer_carries_their_own_signed_reply_address(case):
     notification = case.notifications.get(kind=NotificationKind.CUSTOMER_REPLIED)
 
-    email = notifications.build_email(notification)
+    email = outbox.build_email(notification)
 
     assert notification.recipient == case.assignee
     assert email.reply_to == [reply_address(case, case.assignee)]

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from cases import notifications, services
+from cases import outbox, services
 from cases.models import (
     Case,
     InboundEmail,
@@ -24,7 +24,7 @@ from cases.models import (
     NotificationState,
     Status,
 )
-from cases.notifications import reply_address
+from cases.outbox import reply_address
 from tests.cases import email_webhooks as hooks
 from tests.factories import CaseFactory, customer
 
@@ -205,7 +205,7 @@ def test_stays_resolved_email_is_not_sent_once_the_case_reopened(client, resolve
     services.case_reopen(case=resolved, actor=resolved.requester)
     notification = Notification.objects.get(kind=NotificationKind.THANKS_RECEIVED)
 
-    notifications.deliver(notification.pk)
+    outbox.deliver(notification.pk)
 
     notification.refresh_from_db()
     assert notification.state == NotificationState.CANCELLED

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from cases.models import InboundEmail
-from cases.notifications import reply_address
+from cases.outbox import reply_address
 from tests.cases import email_webhooks as hooks
 from tests.factories import CaseFactory
 

@@ -8,7 +8,8 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import ProtectedError
 
 from cases import services
-from cases.models import Attachment, Case, CaseEvent, DeletionForbidden, Message, Status
+from cases.exceptions import DeletionForbidden
+from cases.models import Attachment, Case, CaseEvent, Message, Status
 from tests.factories import CaseFactory, EngineerFactory, MessageFactory
 
 pytestmark = pytest.mark.django_db

@@ -3,7 +3,7 @@
 import pytest
 from django.core import mail
 
-from cases import notifications, services
+from cases import outbox, services
 from cases.models import Notification, NotificationKind, NotificationState
 from tests.factories import CaseFactory
 
@@ -22,9 +22,9 @@ def test_deliver_sends_a_row_without_message_and_marks_it_sent(settings, enginee
 
     mail.outbox.append("an email sent earlier")  # the test backend's next id is 1, a number
 
-    result = notifications.deliver(notification.pk)
+    result = outbox.deliver(notification.pk)
 
-    assert result.outcome is notifications.Outcome.SENT
+    assert result.outcome is outbox.Outcome.SENT
     notification.refresh_from_db()
     assert notification.state == NotificationState.SENT
     assert notification.provider_message_id == "1"

@@ -3,7 +3,7 @@ retryable."""
 
 import pytest
 
-from cases import notifications
+from cases import outbox
 from cases.models import Notification, NotificationKind, NotificationState
 from tests import journeys
 
@@ -14,9 +14,9 @@ def test_queued_notification_without_event_or_message_join_is_sent(customer, eng
     case = journeys.pending_customer(customer, engineer)
     notification = Notification.objects.get(case=case, kind=NotificationKind.PENDING_CUSTOMER)
 
-    result = notifications.deliver(notification.pk)
+    result = outbox.deliver(notification.pk)
 
-    assert result.outcome is notifications.Outcome.SENT
+    assert result.outcome is outbox.Outcome.SENT
     notification.refresh_from_db()
     assert notification.state == NotificationState.SENT
     assert [email.to for email in mailoutbox] == [[customer.email]]
@@ -37,9 +37,9 @@ def test_error_that_cannot_be_described_still_leaves_the_row_retryable(
         raise UnprintableProviderError("provider said no")
 
     monkeypatch.setattr("django.core.mail.EmailMultiAlternatives.send", fail)
-    result = notifications.deliver(notification.pk)
+    result = outbox.deliver(notification.pk)
 
-    assert result.outcome is notifications.Outcome.RETRY
+    assert result.outcome is outbox.Outcome.RETRY
     notification.refresh_from_db()
     assert notification.state == NotificationState.QUEUED
     assert notification.last_error.startswith("UnprintableProviderError: ")

@@ -8,9 +8,9 @@ from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 from django.db import transaction
 
-from cases import notifications, services
+from cases import outbox, services
 from cases.models import InfoRequestKind, Notification, NotificationKind, NotificationState
-from cases.notifications import Outcome
+from cases.outbox import Outcome, delivery
 from cases.tasks import relay_notifications_task, send_notification
 from tests.factories import CaseFactory, EngineerFactory
 
@@ -60,14 +60,14 @@ def test_request_info_emails_customer_the_question_what_to_do_and_close_date(
         assert "What to do" in body
         assert "16 March 2026" in body  # 14 days after the request
         assert f"http://127.0.0.1:8000/cases/{case.reference}/" in body
-    assert email.reply_to == [notifications.reply_address(case, case.requester)]
-    assert notifications.parse_reply_address(email.reply_to[0]) == (case.pk, case.requester.pk)
+    assert email.reply_to == [outbox.reply_address(case, case.requester)]
+    assert outbox.parse_reply_address(email.reply_to[0]) == (case.pk, case.requester.pk)
     row = Notification.objects.get()
     assert row.kind == NotificationKind.PENDING_CUSTOMER
     assert row.state == NotificationState.SENT
     assert row.attempts == 1
     assert email.metadata == {"notification_id": str(row.pk), "case": case.reference}
-    assert email.extra_headers["Message-ID"] == notifications.message_id_for(row)
+    assert email.extra_headers["Message-ID"] == outbox.message_id_for(row)
 
 
 def test_html_email_escapes_what_people_wrote(
@@ -113,7 +113,7 @@ def test_resolve_emails_customer_to_confirm_or_reopen_with_close_date(
         assert "A reply to this email counts as an objection" in body
         assert "reopens it" in body
         assert "keep the reference in the subject" not in body
-    assert email.reply_to == [notifications.reply_address(case, case.requester)]
+    assert email.reply_to == [outbox.reply_address(case, case.requester)]
 
 
 def test_auto_close_emails_customer_why_and_how_to_reopen(
@@ -133,7 +133,7 @@ def test_auto_close_emails_customer_why_and_how_to_reopen(
         assert "Reopen Case" in body
         assert "full history" in body
         assert "A reply to this email is added to the case and reopens it." in body
-    assert email.reply_to == [notifications.reply_address(case, case.requester)]
+    assert email.reply_to == [outbox.reply_address(case, case.requester)]
 
     to_engineer = only_email_to(mailoutbox, case.assignee.email)
     assert to_engineer.subject == f"[{case.reference}] Closed automatically: {case.subject}"
@@ -141,7 +141,7 @@ def test_auto_close_emails_customer_why_and_how_to_reopen(
         assert "assigned to you, has been closed automatically" in body
         assert "No reply for 14 days on Pending Customer" in body
         assert f"/admin/cases/case/{case.pk}/change/" in body
-    assert to_engineer.reply_to == [notifications.reply_address(case, case.assignee)]
+    assert to_engineer.reply_to == [outbox.reply_address(case, case.assignee)]
 
 
 def test_customer_reopen_emails_customer_and_engineer_with_the_reason(
@@ -191,7 +191,7 @@ def test_customer_reply_on_pending_case_emails_assigned_engineer(
     assert "Logs attached." in email.body
     assert "it is now In Progress" in email.body
     assert f"http://127.0.0.1:8000/admin/cases/case/{case.pk}/change/" in email.body
-    assert email.reply_to == [notifications.reply_address(case, case.assignee)]
+    assert email.reply_to == [outbox.reply_address(case, case.assignee)]
 
 
 def test_customer_mark_resolved_emails_engineer_and_not_the_customer(
@@ -231,7 +231,7 @@ def test_customer_closing_their_case_tells_the_engineer_only(
     for body in (email.body, html_of(email)):
         assert f"closed case {case.reference} (it was In Progress)" in body
         assert f"/admin/cases/case/{case.pk}/change/" in body
-    assert email.reply_to == [notifications.reply_address(case, case.assignee)]
+    assert email.reply_to == [outbox.reply_address(case, case.assignee)]
 
 
 # --- Exactly once ---------------------------------------------------------------------
@@ -268,7 +268,7 @@ def test_same_event_and_recipient_is_queued_once(django_capture_on_commit_callba
     row = Notification.objects.get()
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        again = notifications.queue(
+        again = outbox.queue(
             row.case, NotificationKind.RESOLVED, recipient=row.recipient, event=row.event
         )
     assert again is None
@@ -285,7 +285,7 @@ def test_sending_a_sent_notification_again_sends_nothing(
     row = Notification.objects.get()
 
     assert send_notification(row.pk) == "skipped"
-    assert notifications.relay_unsent() == 0
+    assert outbox.relay_unsent() == 0
     assert len(mailoutbox) == 1
     row.refresh_from_db()
     assert row.attempts == 1
@@ -372,7 +372,7 @@ def test_temporary_provider_error_reschedules_with_growing_jittered_backoff(
     flaky_mailer.failures = 3
     delays = []
     for _ in range(3):
-        result = notifications.deliver(queued_row.pk)
+        result = outbox.deliver(queued_row.pk)
         assert result.outcome is Outcome.RETRY
         delays.append(result.retry_in)
         queued_row.refresh_from_db()
@@ -383,7 +383,7 @@ def test_temporary_provider_error_reschedules_with_growing_jittered_backoff(
     assert 30 <= delays[1] <= 60
     assert 60 <= delays[2] <= 120
 
-    assert notifications.deliver(queued_row.pk).outcome is Outcome.SENT
+    assert outbox.deliver(queued_row.pk).outcome is Outcome.SENT
     queued_row.refresh_from_db()
     assert queued_row.state == NotificationState.SENT
     assert queued_row.attempts == 4
@@ -392,8 +392,8 @@ def test_temporary_provider_error_reschedules_with_growing_jittered_backoff(
 
 
 def test_backoff_is_jittered_and_capped_at_an_hour():
-    assert len({notifications.backoff_seconds(3) for _ in range(20)}) > 1
-    assert all(1800 <= notifications.backoff_seconds(30) <= 3600 for _ in range(20))
+    assert len({outbox.backoff_seconds(3) for _ in range(20)}) > 1
+    assert all(1800 <= outbox.backoff_seconds(30) <= 3600 for _ in range(20))
 
 
 @pytest.mark.parametrize(
@@ -409,25 +409,23 @@ def test_permanent_provider_error_marks_failed_without_retry(flaky_mailer, queue
     flaky_mailer.failures = 1
     flaky_mailer.error = error
 
-    assert notifications.deliver(queued_row.pk).outcome is Outcome.FAILED
+    assert outbox.deliver(queued_row.pk).outcome is Outcome.FAILED
     queued_row.refresh_from_db()
     assert queued_row.state == NotificationState.FAILED
     assert queued_row.attempts == 1
     assert type(error).__name__ in queued_row.last_error
-    assert notifications.relay_unsent() == 0
+    assert outbox.relay_unsent() == 0
 
 
 @pytest.mark.parametrize("status_code", [429, 408, 500, 503])
 def test_rate_limits_and_server_errors_are_temporary(status_code):
-    assert not notifications.is_permanent(provider_error(status_code, "Temporary"))
+    assert not outbox.is_permanent(provider_error(status_code, "Temporary"))
 
 
 def test_gives_up_after_the_last_attempt(flaky_mailer, queued_row):
-    flaky_mailer.failures = notifications.MAX_ATTEMPTS
-    outcomes = [
-        notifications.deliver(queued_row.pk).outcome for _ in range(notifications.MAX_ATTEMPTS)
-    ]
-    assert outcomes == [Outcome.RETRY] * (notifications.MAX_ATTEMPTS - 1) + [Outcome.FAILED]
+    flaky_mailer.failures = outbox.MAX_ATTEMPTS
+    outcomes = [outbox.deliver(queued_row.pk).outcome for _ in range(outbox.MAX_ATTEMPTS)]
+    assert outcomes == [Outcome.RETRY] * (outbox.MAX_ATTEMPTS - 1) + [Outcome.FAILED]
     queued_row.refresh_from_db()
     assert queued_row.state == NotificationState.FAILED
 
@@ -440,7 +438,7 @@ def test_relay_sends_a_row_whose_task_was_lost(
 ):
     time_machine.move_to(queued_row.next_attempt_at, tick=False)
     assert relay_notifications_task() == 0  # its own task may still be on the way
-    time_machine.shift(notifications.relay_grace())
+    time_machine.shift(outbox.relay_grace())
 
     assert relay_notifications_task() == 1  # eager here: the task runs inline
     queued_row.refresh_from_db()
@@ -455,21 +453,19 @@ def test_relay_and_stale_periods_follow_the_settings_in_force(time_machine, sett
     time_machine.move_to(queued_row.next_attempt_at, tick=False)
     time_machine.shift(timedelta(seconds=5))
 
-    assert notifications.relay_grace() == timedelta(seconds=5)
-    assert notifications.stale_sending_after() == timedelta(seconds=7)
-    assert notifications.relay_unsent() == 1
+    assert outbox.relay_grace() == timedelta(seconds=5)
+    assert outbox.stale_sending_after() == timedelta(seconds=7)
+    assert outbox.relay_unsent() == 1
 
 
 def test_relay_waits_for_the_backoff_of_a_retried_row(time_machine, flaky_mailer, queued_row):
     time_machine.move_to(NOW, tick=False)
     flaky_mailer.failures = 1
-    retry_in = notifications.deliver(queued_row.pk).retry_in
-    time_machine.shift(
-        timedelta(seconds=retry_in) + notifications.relay_grace() - timedelta(seconds=1)
-    )
-    assert notifications.relay_unsent() == 0
+    retry_in = outbox.deliver(queued_row.pk).retry_in
+    time_machine.shift(timedelta(seconds=retry_in) + outbox.relay_grace() - timedelta(seconds=1))
+    assert outbox.relay_unsent() == 0
     time_machine.shift(timedelta(seconds=1))
-    assert notifications.relay_unsent() == 1
+    assert outbox.relay_unsent() == 1
 
 
 def test_row_left_sending_by_a_dead_worker_is_resent_and_flagged(
@@ -477,13 +473,13 @@ def test_row_left_sending_by_a_dead_worker_is_resent_and_flagged(
 ):
     time_machine.move_to(NOW, tick=False)
     # A worker claimed the row, then died before recording the outcome.
-    assert notifications._claim(queued_row.pk) is not None
+    assert delivery._claim(queued_row.pk) is not None
     # Its task is redelivered at once: the row is still being sent, so it waits.
-    assert notifications.deliver(queued_row.pk).outcome is Outcome.SKIPPED
-    assert notifications.relay_unsent() == 0
+    assert outbox.deliver(queued_row.pk).outcome is Outcome.SKIPPED
+    assert outbox.relay_unsent() == 0
 
-    time_machine.shift(notifications.stale_sending_after())
-    assert notifications.relay_unsent() == 1
+    time_machine.shift(outbox.stale_sending_after())
+    assert outbox.relay_unsent() == 1
     queued_row.refresh_from_db()
     assert queued_row.state == NotificationState.SENT
     assert queued_row.attempts == 2
@@ -511,7 +507,7 @@ def test_delivery_reported_before_the_send_returns_is_not_overwritten_by_sent(
         "default": {"BACKEND": "tests.cases.test_notifications.TrackedBeforeReturnBackend"}
     }
 
-    notifications.deliver(queued_row.pk)
+    outbox.deliver(queued_row.pk)
 
     queued_row.refresh_from_db()
     assert queued_row.state == NotificationState.DELIVERED

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core.management import call_command
 
-from cases import notifications, services
+from cases import outbox, services
 from cases.models import InfoRequestKind, Notification, NotificationKind, Priority
 from cases.tasks import send_daily_digests_task
 from tests.factories import CaseFactory, EngineerFactory, UserFactory, customer
@@ -60,7 +60,7 @@ def test_opening_a_case_acknowledges_it_with_the_reference_and_what_happens_next
         assert "What happens next" in body
         assert f"/cases/{case.reference}/" in body
         assert "reply to this email or on the case page: your reply is added to the case" in body
-    assert email.reply_to == [notifications.reply_address(case, user)]
+    assert email.reply_to == [outbox.reply_address(case, user)]
 
 
 def test_a_case_opened_by_email_is_acknowledged_too(
@@ -95,8 +95,8 @@ def test_urgent_new_case_alerts_every_active_engineer(
         assert f"/admin/cases/case/{case.pk}/change/" in body
         assert "To take it, open the case in the admin." in body
         assert "public reply" in body and "#note" in body
-    assert email.reply_to == [notifications.reply_address(case, ana)]
-    assert notifications.parse_reply_address(email.reply_to[0]) == (case.pk, ana.pk)
+    assert email.reply_to == [outbox.reply_address(case, ana)]
+    assert outbox.parse_reply_address(email.reply_to[0]) == (case.pk, ana.pk)
 
 
 def test_urgent_case_alerts_the_oncall_address_instead_when_set(
@@ -125,7 +125,7 @@ def test_oncall_address_of_an_engineer_gets_their_reply_address(
     with django_capture_on_commit_callbacks(execute=True):
         case = open_case(customer(), priority=Priority.P2)
     [alert] = [e for e in mailoutbox if "New P2" in e.subject]
-    assert alert.reply_to == [notifications.reply_address(case, engineer)]
+    assert alert.reply_to == [outbox.reply_address(case, engineer)]
 
 
 def test_normal_and_low_priority_cases_alert_nobody_at_once(
@@ -215,7 +215,7 @@ def test_engineer_closing_a_case_tells_the_customer_how_to_reopen(
         assert "Why: Duplicate of CS-1001." in body
         assert "Reopen Case" in body
         assert "A reply to this email is added to the case and reopens it." in body
-    assert email.reply_to == [notifications.reply_address(case, case.requester)]
+    assert email.reply_to == [outbox.reply_address(case, case.requester)]
 
 
 def test_closed_email_says_a_reply_opens_a_new_case_when_so_configured(

@@ -117,7 +117,7 @@ def test_description_has_the_same_limit_as_a_reply_and_longer_is_refused_keeping
     client, customer
 ):
     from cases.forms import MESSAGE_MAX_CHARS, CaseOpenForm, ReplyForm
-    from cases.inbound import REPLY_MAX_CHARS
+    from cases.inbound.receive import REPLY_MAX_CHARS
 
     assert CaseOpenForm().fields["description"].max_length == MESSAGE_MAX_CHARS
     assert ReplyForm().fields["body"].max_length == MESSAGE_MAX_CHARS == REPLY_MAX_CHARS

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from cases import notifications, services
+from cases import outbox, services
 from cases.models import InfoRequestKind, Notification, NotificationKind, NotificationState
 from cases.tasks import send_reminders_task
 from tests.factories import CaseFactory, days
@@ -69,7 +69,7 @@ def test_reminded_seven_days_and_one_day_before_the_close(
         r"closes automatically on 16 March 2026, \d\d:\d\d UTC \(in 1 day\)", last.body
     )
     assert "16 March 2026" in first.alternatives[0][0]
-    assert first.reply_to == [notifications.reply_address(pending_case, pending_case.requester)]
+    assert first.reply_to == [outbox.reply_address(pending_case, pending_case.requester)]
     assert f"/cases/{pending_case.reference}/" in first.body
 
 
@@ -104,8 +104,8 @@ def test_reminder_queued_before_the_reply_is_cancelled_not_sent(
         assert send_reminders_task() == 1
     services.case_reply(case=pending_case, author=pending_case.requester, body="Version 1.29.")
 
-    time_machine.shift(notifications.relay_grace())
-    assert notifications.relay_unsent() == 2  # the reminder and the engineer's email
+    time_machine.shift(outbox.relay_grace())
+    assert outbox.relay_unsent() == 2  # the reminder and the engineer's email
     reminder = Notification.objects.get(kind=NotificationKind.REMINDER)
     assert reminder.state == NotificationState.CANCELLED
     assert reminder.attempts == 0

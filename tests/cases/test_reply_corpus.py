@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cases.reply_text import trim_reply
+from cases.inbound.reply_text import trim_reply
 from tests.cases.reply_corpus import load_samples
 
 SAMPLES = load_samples()

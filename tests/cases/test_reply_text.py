@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cases.reply_text import html_to_text, trim_reply
+from cases.inbound.reply_text import html_to_text, trim_reply
 
 
 def test_plain_text_is_kept_as_written():

@@ -71,7 +71,7 @@ def test_a_failing_batch_is_retried_case_by_case(time_machine, monkeypatch):
 
         raise DatabaseError("simulated")
 
-    monkeypatch.setattr(services, "_auto_close_batch", broken_batch)
+    monkeypatch.setattr(services.scheduler, "_auto_close_batch", broken_batch)
     closed = services.close_stale_cases()
 
     assert sorted(c.pk for c in closed) == sorted(c.pk for c in cases)

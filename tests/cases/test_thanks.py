@@ -1,4 +1,4 @@
-"""Which emailed replies only say thanks: the table of phrases in `cases.thanks`.
+"""Which emailed replies only say thanks: the table of phrases in `cases.inbound.thanks`.
 
 A thank-you leaves a Resolved case resolved; anything else is an objection and reopens
 it. The cases below are the contract: every language the portal supports, and the
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from cases.thanks import MAX_CHARS, THANK_YOU_PHRASES, is_thanks_only
+from cases.inbound.thanks import MAX_CHARS, THANK_YOU_PHRASES, is_thanks_only
 
 NAMES = ["Anna Berg", "Jörg Meier"]
 

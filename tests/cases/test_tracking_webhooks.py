@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from cases import notifications, services
+from cases import outbox, services
 from cases.models import Case, Notification, NotificationKind, NotificationState, Status
 from tests.cases import email_webhooks as hooks
 from tests.factories import CaseFactory, EngineerFactory, days
@@ -127,7 +127,7 @@ def test_without_a_bounce_the_same_case_closes_after_14_days(client, start, time
 def test_mailgun_permanent_failure_of_a_reminder_holds_the_case(client, start):
     question = ask()
     case = question.case
-    notifications.queue_reminder(case, days_before=7)
+    outbox.queue_reminder(case, days_before=7)
     reminder = case.notifications.get(kind=NotificationKind.REMINDER)
     Notification.objects.filter(pk=reminder.pk).update(
         state=NotificationState.SENT, provider_message_id=MAILGUN_ID

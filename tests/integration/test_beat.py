@@ -48,7 +48,7 @@ def test_beat_ticks_send_the_scheduled_tasks_and_the_worker_does_the_work(
         pending_customer=True, pending_since=now - days(7) - timedelta(minutes=1)
     )
     resolved = CaseFactory(in_progress=True)
-    with mock.patch("cases.notifications.enqueue"):  # the task is lost: broker down
+    with mock.patch("cases.outbox.triggers.enqueue"):  # the task is lost: broker down
         services.case_resolve(case=resolved, engineer=resolved.assignee)
     lost = Notification.objects.get(case=resolved)
     Notification.objects.filter(pk=lost.pk).update(next_attempt_at=now - timedelta(minutes=5))

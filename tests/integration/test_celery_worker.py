@@ -14,7 +14,7 @@ from anymail.exceptions import AnymailAPIError
 from django.core import mail
 from django.utils import timezone
 
-from cases import notifications, services
+from cases import outbox, services
 from cases.models import InfoRequestKind, Notification, NotificationState
 from cases.tasks import relay_notifications_task, send_notification
 from portal.celery import app as celery_app
@@ -97,7 +97,7 @@ def test_broker_unreachable_at_commit_then_the_relay_sends_it(
     assert row.to_email == case.assignee.email
 
     celery_worker_factory()
-    time_machine.move_to(timezone.now() + notifications.relay_grace(), tick=True)
+    time_machine.move_to(timezone.now() + outbox.relay_grace(), tick=True)
     relay_notifications_task.delay()  # what beat does every minute
     wait_until(lambda: state_of(row.pk) == NotificationState.SENT)
     [email] = mail.outbox

@@ -5,7 +5,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from cases import notifications, services
+from cases import outbox, services
 from cases.models import Notification
 
 pytestmark = pytest.mark.django_db
@@ -63,7 +63,7 @@ def test_emails_escape_everything(hostile_case):
     rows = Notification.objects.filter(case=hostile_case)
     assert {row.kind for row in rows} >= {"pending_customer", "resolved", "customer_replied"}
     for row in rows:
-        email = notifications.build_email(row)
+        email = outbox.build_email(row)
         html = next(content for content, kind in email.alternatives if kind == "text/html")
         assert_inert(html, f"the {row.kind} email")
         assert "\n" not in email.subject and "\r" not in email.subject

@@ -1,6 +1,6 @@
 """Every text field of the portal's forms cleans what is typed the same way.
 
-The fields are read from the form classes in `cases.forms` and `cases.admin_forms`, so a
+The fields are read from the form classes in `cases.forms` and `cases.admin.forms`, so a
 field added later is swept without anyone remembering to list it: a plain CharField
 fails here until it says whether it holds one line or several.
 """
@@ -12,9 +12,9 @@ import inspect
 import pytest
 from django import forms
 
-from cases import admin_forms
 from cases import forms as customer_forms
-from cases.forms import LineField, TextField
+from cases.admin import forms as admin_forms
+from cases.text import LineField, TextField
 
 HOSTILE = "  Disk\x00 \u202efull\u2066\r\nBcc: x@evil.test\t\x07 "
 EXPECTED = {

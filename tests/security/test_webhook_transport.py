@@ -11,7 +11,7 @@ from anymail.webhooks.mailgun import MailgunBaseWebhookView
 from django.conf import settings
 from django.urls import resolve
 
-from cases.webhooks import FreshMailgunSignatureMixin
+from cases.inbound.webhooks import FreshMailgunSignatureMixin
 from portal.middleware import body_limit, webhook_view_class
 from tests.cases import email_webhooks as hooks
 from tests.security.routes import webhook_paths

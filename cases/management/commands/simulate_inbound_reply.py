@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cases.models import Case, InboundEmail
-from cases.notifications import reply_address
+from cases.outbox import reply_address
 
 
 def postmark_inbound_payload(

@@ -13,7 +13,7 @@ import subprocess
 import types
 from collections.abc import Callable
 
-from cases.reply_text import trim_reply
+from cases.inbound.reply_text import trim_reply
 
 from . import Score, load_samples, score
 

@@ -13,7 +13,7 @@ the case: named by exactly one valid mailbox in From, which the provider's sende
 Engineers answer the same way: a reply to an email an engineer received about the case,
 from that engineer while they may still work cases, is a public reply as the admin
 sends it, or an internal note when its first line is `#note`. A customer's reply to a
-Resolved case that only says thanks (`cases.thanks`) leaves it resolved.
+Resolved case that only says thanks (`cases.inbound.thanks`) leaves it resolved.
 
 Every message received is recorded once per Message-ID (`InboundEmail`): accepted
 replies point at the thread message they became; rejected ones, automatic replies,
@@ -38,9 +38,11 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils.crypto import constant_time_compare
 
-from . import services
-from .forms import ReplyForm
-from .models import (
+from cases import exceptions, services
+from cases.attachments import clean_filename, verify_upload
+from cases.inbound.reply_text import html_to_text, trim_reply
+from cases.inbound.thanks import is_thanks_only
+from cases.models import (
     Case,
     InboundEmail,
     InboundOutcome,
@@ -50,11 +52,8 @@ from .models import (
     Status,
     can_work_cases,
 )
-from .notifications import message_id_for, parse_reply_address
-from .reply_text import html_to_text, trim_reply
-from .text import clean_line, clean_text
-from .thanks import is_thanks_only
-from .uploads import clean_filename, verify_upload
+from cases.outbox import message_id_for, parse_reply_address
+from cases.text import MESSAGE_MAX_CHARS, clean_line, clean_text
 
 logger = logging.getLogger(__name__)
 
@@ -112,7 +111,7 @@ NOTE_LINE = re.compile(r"^\s*#note\s*$", re.IGNORECASE)
 # A first line that starts like a marker but is not one ("# note", "#note: logs").
 NOTE_LIKE = re.compile(r"^\s*#\s*notes?\b", re.IGNORECASE)
 # The same limit as a reply typed on the web.
-REPLY_MAX_CHARS = ReplyForm.base_fields["body"].max_length
+REPLY_MAX_CHARS = MESSAGE_MAX_CHARS
 
 
 @dataclass(frozen=True)
@@ -347,7 +346,7 @@ def _accept_from_engineer(record: InboundEmail, message, case: Case, engineer) -
                 email_message_id=record.email_message_id,
             )
             record.reason = InboundReason.REPLY
-    except services.CaseActionError as error:
+    except exceptions.CaseActionError as error:
         return _refuse(record, InboundReason.REFUSED, str(error))
     record.detail = "; ".join(refused)
     record.outcome = InboundOutcome.ACCEPTED
@@ -397,7 +396,7 @@ def _accept(record: InboundEmail, message, case: Case, sender) -> None:
             )
             record.reason = InboundReason.REPLY
             record.detail = "; ".join(refused)
-    except services.CaseActionError as error:
+    except exceptions.CaseActionError as error:
         return _refuse(record, InboundReason.REFUSED, str(error))
     record.outcome = InboundOutcome.ACCEPTED
     return None

@@ -1,17 +1,25 @@
-"""Attachment checks: size, count, and a type that the file's content confirms."""
+"""Attachment rules, shared by the web, the admin and email: size, count, a type the
+file's content confirms, clean filenames, the form field and the download response."""
 
 from __future__ import annotations
 
 import os
 import unicodedata
+from typing import TYPE_CHECKING
 
+from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
+from django.http import FileResponse
 from django.template.defaultfilters import filesizeformat
+from django.utils.functional import lazy
 from django.utils.text import get_valid_filename
 
-from .text import clean_line
+from cases.text import clean_line
+
+if TYPE_CHECKING:
+    from cases.models import Attachment
 
 # Extension -> (content type, check on the first bytes). Text files must be UTF-8 text;
 # binary types must start with their magic number, so a renamed executable is refused.
@@ -119,3 +127,56 @@ def verify_uploads(uploads: list[UploadedFile]) -> list[UploadedFile]:
     if errors:
         raise ValidationError(errors)
     return uploads
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class AttachmentsField(forms.FileField):
+    widget = MultipleFileInput
+
+    def __init__(self, *args, **kwargs):
+        # The limits are read when the form is shown, not when its class is defined.
+        kwargs.setdefault("required", False)
+        kwargs.setdefault(
+            "help_text",
+            lazy(
+                lambda: (
+                    f"Up to {settings.ATTACHMENT_MAX_FILES} files, "
+                    f"{filesizeformat(settings.ATTACHMENT_MAX_BYTES)} each "
+                    f"({', '.join(ALLOWED_EXTENSIONS)})."
+                ),
+                str,
+            )(),
+        )
+        super().__init__(*args, **kwargs)
+        self.widget.attrs.setdefault("accept", ",".join(ALLOWED_EXTENSIONS))
+        # For the browser's check before sending (static/js/portal.js).
+        self.widget.attrs.setdefault(
+            "data-max-files", lazy(lambda: str(settings.ATTACHMENT_MAX_FILES), str)()
+        )
+        self.widget.attrs.setdefault(
+            "data-max-bytes", lazy(lambda: str(settings.ATTACHMENT_MAX_BYTES), str)()
+        )
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, (list, tuple)) else [data] if data else []
+        files = [super(AttachmentsField, self).clean(item, initial) for item in files]
+        return verify_uploads([f for f in files if f])
+
+
+def attachment_file_response(attachment: Attachment) -> FileResponse:
+    """An attachment as a download, never rendered inline, never cached by proxies.
+
+    Callers have checked that the person may see it (customer page or admin).
+    """
+    response = FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.filename,
+        content_type=attachment.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response

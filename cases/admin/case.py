@@ -36,10 +36,11 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.functional import cached_property
 
-from . import admin_forms, selectors, services
-from .models import Attachment, Case, MessageSource, Notification, Status, can_work_cases
-from .text import CleanSearchMixin
-from .views import attachment_file_response
+from cases import exceptions, selectors, services
+from cases.admin import forms as admin_forms
+from cases.attachments import attachment_file_response
+from cases.models import Attachment, Case, MessageSource, Notification, Status, can_work_cases
+from cases.text import CleanSearchMixin
 
 # --- Case list: filters and the paginator ---------------------------------------------
 
@@ -257,7 +258,7 @@ def _reply(case: Case, engineer, data: dict) -> str:
 
 def _note(case: Case, engineer, data: dict) -> str:
     if data["attachments"]:
-        raise services.CaseActionError(
+        raise exceptions.CaseActionError(
             "Internal notes take text only: attach files to a public reply."
         )
     services.case_add_internal_note(case=case, engineer=engineer, body=data["body"])
@@ -436,7 +437,7 @@ class CaseAdmin(CleanSearchMixin, NeverDeleteMixin, admin.ModelAdmin):
         for case in queryset.order_by("pk"):
             try:
                 run(case)
-            except services.CaseActionError as error:
+            except exceptions.CaseActionError as error:
                 refused.append(f"{case.reference}: {error}")
             else:
                 done.append(case.reference)
@@ -597,7 +598,7 @@ class CaseAdmin(CleanSearchMixin, NeverDeleteMixin, admin.ModelAdmin):
             return self._workbench_refused(request, object_id, action, form, status=409)
         try:
             done = spec.run(case, request.user, form.cleaned_data)
-        except services.CaseActionError as error:
+        except exceptions.CaseActionError as error:
             messages.error(request, f"{spec.label} was not done: {error}")
             return self._workbench_refused(request, object_id, action, form, status=409)
         messages.success(request, done)

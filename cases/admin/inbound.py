@@ -6,8 +6,8 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from .models import InboundEmail
-from .text import CleanSearchMixin
+from cases.models import InboundEmail
+from cases.text import CleanSearchMixin
 
 
 @admin.register(InboundEmail)

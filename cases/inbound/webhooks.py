@@ -32,7 +32,7 @@ from django.http import HttpRequest, QueryDict
 from django.urls import path, re_path
 from django.utils.datastructures import MultiValueDict
 
-from . import inbound
+from cases.inbound import receive as inbound
 
 logger = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from anymail.signals import EventType
 from django.db import transaction
 from django.utils import timezone
 
-from . import services
-from .models import Notification, NotificationKind, NotificationState, Status
+from cases import services
+from cases.models import Notification, NotificationKind, NotificationState, Status
 
 logger = logging.getLogger(__name__)
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from django import forms
 from django.core.exceptions import ValidationError
 
-from .forms import MESSAGE_MAX_CHARS, AttachmentsField, LineField, TextField
-from .models import InfoRequestKind, Status
-from .selectors import engineers
+from cases.attachments import AttachmentsField
+from cases.models import InfoRequestKind, Status
+from cases.selectors import engineers
+from cases.text import MESSAGE_MAX_CHARS, LineField, TextField
 
 
 class WorkbenchActionForm(forms.Form):

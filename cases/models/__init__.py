@@ -1,0 +1,68 @@
+"""The case domain's models; `from cases.models import X` works for every model and enum.
+
+- `status`: statuses, priorities and the predicates that guard transitions
+- `case`: the case and its state machine (transition methods set fields only)
+- `thread`: messages and attachments
+- `history`: the append-only `CaseEvent` and the invariant watermarks
+- `outbox`: one `Notification` row per email to send
+- `inbound`: the record of each email received
+"""
+
+from cases.models.base import AppendOnlyQuerySet, UndeletableModel, UndeletableQuerySet
+from cases.models.case import Case, CaseQuerySet
+from cases.models.history import CaseEvent, InvariantWatermark
+from cases.models.inbound import InboundEmail, InboundOutcome, InboundReason
+from cases.models.outbox import Notification, NotificationKind, NotificationState
+from cases.models.status import (
+    CUSTOMER_RESOLVABLE_STATUSES,
+    OPEN_STATUSES,
+    STATUS_INFO,
+    WORKING_STATUSES,
+    Actor,
+    InfoRequestKind,
+    Priority,
+    Rating,
+    Status,
+    StatusInfo,
+    can_work_cases,
+    is_case_customer,
+    is_customer_or_engineer,
+    is_engineer,
+    is_scheduler,
+)
+from cases.models.thread import Attachment, Message, MessageSource, attachment_upload_to
+
+__all__ = [
+    "CUSTOMER_RESOLVABLE_STATUSES",
+    "OPEN_STATUSES",
+    "STATUS_INFO",
+    "WORKING_STATUSES",
+    "Actor",
+    "AppendOnlyQuerySet",
+    "Attachment",
+    "Case",
+    "CaseEvent",
+    "CaseQuerySet",
+    "InboundEmail",
+    "InboundOutcome",
+    "InboundReason",
+    "InfoRequestKind",
+    "InvariantWatermark",
+    "Message",
+    "MessageSource",
+    "Notification",
+    "NotificationKind",
+    "NotificationState",
+    "Priority",
+    "Rating",
+    "Status",
+    "StatusInfo",
+    "UndeletableModel",
+    "UndeletableQuerySet",
+    "attachment_upload_to",
+    "can_work_cases",
+    "is_case_customer",
+    "is_customer_or_engineer",
+    "is_engineer",
+    "is_scheduler",
+]

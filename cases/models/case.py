@@ -1,0 +1,320 @@
+"""The case domain: statuses, the state machine, the thread, history and the outbox.
+
+Transition methods only change fields in memory; `cases.services` locks the row, calls
+them, saves, writes history and notifications in one transaction. Nothing else sets
+`status`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
+
+from cases.models.base import UndeletableModel, UndeletableQuerySet
+from cases.models.status import (
+    CUSTOMER_RESOLVABLE_STATUSES,
+    OPEN_STATUSES,
+    STATUS_INFO,
+    InfoRequestKind,
+    Priority,
+    Rating,
+    Status,
+    StatusInfo,
+    is_case_customer,
+    is_customer_or_engineer,
+    is_engineer,
+    is_scheduler,
+)
+from cases.policy import auto_close_deadline, is_auto_close_due
+
+# --- Case -----------------------------------------------------------------------------
+
+
+class CaseQuerySet(UndeletableQuerySet):
+    def visible_to_customer(self, user) -> CaseQuerySet:
+        """The cases a customer may see: their own, or their organisation's if allowed."""
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        membership = getattr(user, "membership", None)
+        if membership is not None and membership.can_view_organisation_cases:
+            return self.filter(
+                models.Q(requester=user) | models.Q(organisation_id=membership.organisation_id)
+            )
+        return self.filter(requester=user)
+
+
+class Case(FSMModelMixin, UndeletableModel):
+    REFERENCE_PREFIX = "CS-"
+    REFERENCE_OFFSET = 1000
+
+    subject = models.CharField(max_length=200)
+    description = models.TextField()
+    priority = models.PositiveSmallIntegerField(choices=Priority, default=Priority.P3)
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="requested_cases"
+    )
+    organisation = models.ForeignKey(
+        "portal.Organisation", on_delete=models.PROTECT, related_name="cases"
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assigned_cases",
+    )
+    # The first engineer who took the case: Reopen Case routes back to them.
+    original_engineer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="original_cases",
+    )
+    status = FSMField(choices=Status, default=Status.NEW, protected=True)
+    # Where a customer's reply returns a Pending Customer case to (open or in_progress).
+    return_status = models.CharField(max_length=20, choices=Status, blank=True)
+    info_request_kind = models.CharField(max_length=20, choices=InfoRequestKind, blank=True)
+
+    # Clock starts: the deadline is start + the configured duration, so changing the
+    # setting moves every running clock (and the help page) together.
+    pending_since = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    # Closed by the scheduler because nobody answered a Pending Customer question: the
+    # pages say so instead of the Closed status's usual meaning.
+    closed_for_no_reply = models.BooleanField(default=False, db_default=False)
+    # Set when a Pending Customer question bounced: the case must not close silently.
+    auto_close_held_reason = models.CharField(max_length=200, blank=True)
+    # A reply by email to a closed case may start a new case (CASE_EMAIL_REPLY_TO_CLOSED).
+    follow_up_of = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="follow_ups"
+    )
+    # The optional rating given with Confirm it worked (the satisfaction report counts it).
+    # db_default: rows written by bulk COPY (bench data) need not name these.
+    rating = models.CharField(
+        "Did this solve your problem?",
+        max_length=4,
+        choices=Rating,
+        blank=True,
+        default="",
+        db_default="",
+    )
+    rating_comment = models.TextField("Rating comment", blank=True, default="", db_default="")
+    rated_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    last_activity_at = models.DateTimeField(default=timezone.now)
+    last_customer_activity_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CaseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-last_activity_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["requester", "-last_activity_at"], name="case_requester_activity"
+            ),
+            models.Index(
+                fields=["requester", "status", "-last_activity_at"],
+                name="case_req_status_activity",
+            ),
+            models.Index(fields=["organisation", "-last_activity_at"], name="case_org_activity"),
+            models.Index(fields=["status", "-last_activity_at"], name="case_status_activity"),
+            # The admin's unfiltered case list: newest activity first, without a sort.
+            models.Index(fields=["-last_activity_at", "-id"], name="case_activity"),
+            models.Index(fields=["assignee", "status"], name="case_assignee_status"),
+            models.Index(
+                fields=["pending_since"],
+                condition=models.Q(status="pending_customer"),
+                name="case_pending_clock",
+            ),
+            models.Index(
+                fields=["resolved_at"],
+                condition=models.Q(status="resolved"),
+                name="case_resolved_clock",
+            ),
+            # The satisfaction report reads only rated cases.
+            models.Index(fields=["rated_at"], condition=~models.Q(rating=""), name="case_rated"),
+        ]
+        permissions = [("work_case", "Can work cases (transitions, replies, notes)")]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.subject}"
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("cases:detail", kwargs={"reference": self.reference})
+
+    # -- reference -------------------------------------------------------------------
+
+    @property
+    def reference(self) -> str:
+        return f"{self.REFERENCE_PREFIX}{self.pk + self.REFERENCE_OFFSET}" if self.pk else ""
+
+    @classmethod
+    def pk_from_reference(cls, reference: str) -> int | None:
+        """`CS-1042` -> 42; None for anything that is not a reference."""
+        text = reference.strip().upper()
+        if text.startswith(cls.REFERENCE_PREFIX):
+            text = text[len(cls.REFERENCE_PREFIX) :]
+        # isascii: str.isdigit() also accepts "²", which int() refuses.
+        if not (text.isascii() and text.isdigit()) or len(text) > 18:
+            return None
+        pk = int(text) - cls.REFERENCE_OFFSET
+        return pk if pk > 0 else None
+
+    # -- who -------------------------------------------------------------------------
+
+    def is_customer(self, user) -> bool:
+        """The requester, or a member allowed to follow their organisation's cases."""
+        if not user.is_active:
+            return False
+        if user.pk == self.requester_id:
+            return True
+        membership = getattr(user, "membership", None)
+        return bool(
+            membership
+            and membership.can_view_organisation_cases
+            and membership.organisation_id == self.organisation_id
+        )
+
+    # -- clocks ----------------------------------------------------------------------
+
+    @property
+    def status_info(self) -> StatusInfo:
+        return STATUS_INFO[self.status]
+
+    @property
+    def auto_close_at(self) -> datetime | None:
+        """When the scheduler will close this case, if a clock is running."""
+        return auto_close_deadline(self.status, self.pending_since, self.resolved_at)
+
+    def auto_close_is_due(self) -> bool:
+        return is_auto_close_due(
+            self.status,
+            self.pending_since,
+            self.resolved_at,
+            self.auto_close_held_reason,
+            timezone.now(),
+        )
+
+    # -- transitions (fields only; see cases.services) -------------------------------
+
+    @transition(field=status, source=Status.NEW, target=Status.OPEN, permission=is_engineer)
+    def assign(self, engineer) -> None:
+        self.assignee = engineer
+        if self.original_engineer_id is None:
+            self.original_engineer = engineer
+
+    @transition(
+        field=status, source=Status.OPEN, target=Status.IN_PROGRESS, permission=is_engineer
+    )
+    def start_work(self) -> None:
+        pass
+
+    @transition(
+        field=status,
+        source=[Status.OPEN, Status.IN_PROGRESS],
+        target=Status.PENDING_CUSTOMER,
+        permission=is_engineer,
+    )
+    def request_info(self, kind: str) -> None:
+        self.return_status = self.status
+        self.info_request_kind = kind
+        self.pending_since = timezone.now()
+        self.auto_close_held_reason = ""
+
+    @transition(
+        field=status,
+        source=Status.PENDING_CUSTOMER,
+        target=RETURN_VALUE(Status.OPEN, Status.IN_PROGRESS),
+        permission=is_case_customer,
+    )
+    def receive_customer_reply(self) -> str:
+        target = self.return_status or Status.OPEN
+        self._leave_pending_customer()
+        return target
+
+    @transition(
+        field=status,
+        source=[Status.OPEN, Status.IN_PROGRESS, Status.PENDING_CUSTOMER],
+        target=Status.RESOLVED,
+        permission=is_engineer,
+    )
+    def resolve(self) -> None:
+        self._leave_pending_customer()
+        self.resolved_at = timezone.now()
+
+    @transition(
+        field=status,
+        source=list(CUSTOMER_RESOLVABLE_STATUSES),
+        target=Status.RESOLVED,
+        permission=is_case_customer,
+    )
+    def mark_resolved(self) -> None:
+        self._leave_pending_customer()
+        self.resolved_at = timezone.now()
+
+    @transition(
+        field=status,
+        source=[*OPEN_STATUSES, Status.RESOLVED],
+        target=Status.CLOSED,
+        permission=is_customer_or_engineer,
+    )
+    def close(self) -> None:
+        self._leave_pending_customer()
+        self.closed_at = timezone.now()
+        self.closed_for_no_reply = False
+
+    @transition(
+        field=status, source=Status.RESOLVED, target=Status.CLOSED, permission=is_case_customer
+    )
+    def confirm(self, rating: str = "", comment: str = "") -> None:
+        """The customer confirms the resolution worked (Confirm it worked)."""
+        self.closed_at = timezone.now()
+        if rating or comment:
+            self.rating = rating
+            self.rating_comment = comment
+            self.rated_at = self.closed_at
+
+    @transition(
+        field=status,
+        source=[Status.PENDING_CUSTOMER, Status.RESOLVED],
+        target=Status.CLOSED,
+        permission=is_scheduler,
+        conditions=[auto_close_is_due],
+    )
+    def auto_close(self) -> None:
+        self.closed_for_no_reply = self.status == Status.PENDING_CUSTOMER
+        self._leave_pending_customer()
+        self.closed_at = timezone.now()
+
+    @transition(
+        field=status,
+        source=[Status.RESOLVED, Status.CLOSED],
+        target=RETURN_VALUE(Status.OPEN, Status.NEW),
+        permission=is_customer_or_engineer,
+    )
+    def reopen(self) -> str:
+        self.resolved_at = None
+        self.closed_at = None
+        self.closed_for_no_reply = False
+        engineer = self.original_engineer
+        if engineer is not None and engineer.is_support_engineer:
+            self.assignee = engineer
+            return Status.OPEN
+        self.assignee = None
+        return Status.NEW
+
+    def _leave_pending_customer(self) -> None:
+        self.return_status = ""
+        self.info_request_kind = ""
+        self.pending_since = None
+        self.auto_close_held_reason = ""

@@ -1,0 +1,60 @@
+"""Use cases, one function each, grouped by who acts; `services.case_reply(...)` works.
+
+- `customer`: open, reply, approve, confirm, close and reopen (the last two serve
+  engineers too)
+- `engineer`: assign, take, start work, request information, resolve, notes, details
+- `scheduler`: automatic close, reminders and daily digests (run by `cases.tasks`)
+- `common`: locking, applying a transition with its history entry, messages, notifying
+"""
+
+from cases.services.customer import (
+    case_answer_approval,
+    case_close,
+    case_confirm_resolution,
+    case_follow_up_by_email,
+    case_mark_resolved,
+    case_open,
+    case_reopen,
+    case_reply,
+    case_reply_thanks,
+)
+from cases.services.engineer import (
+    case_add_internal_note,
+    case_assign,
+    case_reassign,
+    case_request_info,
+    case_resolve,
+    case_start_work,
+    case_update_details,
+)
+from cases.services.scheduler import (
+    case_auto_close,
+    case_hold_auto_close,
+    close_stale_cases,
+    send_daily_digests,
+    send_due_reminders,
+)
+
+__all__ = [
+    "case_add_internal_note",
+    "case_answer_approval",
+    "case_assign",
+    "case_auto_close",
+    "case_close",
+    "case_confirm_resolution",
+    "case_follow_up_by_email",
+    "case_hold_auto_close",
+    "case_mark_resolved",
+    "case_open",
+    "case_reassign",
+    "case_reopen",
+    "case_reply",
+    "case_reply_thanks",
+    "case_request_info",
+    "case_resolve",
+    "case_start_work",
+    "case_update_details",
+    "close_stale_cases",
+    "send_daily_digests",
+    "send_due_reminders",
+]

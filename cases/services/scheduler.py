@@ -1,0 +1,227 @@
+"""What happens with nobody acting: automatic close, reminders and the daily digest."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django_fsm import can_proceed, has_transition_perm
+
+from cases import outbox
+from cases.models import (
+    Case,
+    CaseEvent,
+    NotificationKind,
+    Status,
+)
+from cases.policy import auto_close_reason, reminder_days_before, reminders_due
+from cases.services.common import (
+    apply_transition,
+    lock_case,
+    new_event,
+    notify_assignee,
+    notify_requester,
+)
+
+logger = logging.getLogger(__name__)
+
+
+# --- Scheduler ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def case_hold_auto_close(*, case: Case, reason: str) -> Case:
+    """Stop a Pending Customer clock from closing the case (e.g. the question bounced)."""
+    case = lock_case(case)
+    if case.status == Status.PENDING_CUSTOMER and case.auto_close_held_reason != reason:
+        case.auto_close_held_reason = reason[:200]
+        case.save(update_fields=["auto_close_held_reason", "updated_at"])
+    return case
+
+
+def case_auto_close(*, case_id: int) -> Case | None:
+    """Close one case whose clock ran out, if it still has under its lock.
+
+    Returns the closed case, or None when the case was busy (locked by a reply in
+    flight: the next sweep looks again) or is no longer due (the customer replied, an
+    engineer acted, or it is closed already). Safe to run any number of times.
+    """
+    with transaction.atomic():
+        case = (
+            Case.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("requester", "assignee", "original_engineer")
+            .filter(pk=case_id)
+            .first()
+        )
+        if case is None or not can_proceed(case.auto_close):
+            return None
+        event = apply_transition(
+            case, "auto_close", actor=None, reason=auto_close_reason(case.status)
+        )
+        notify_requester(case, NotificationKind.AUTO_CLOSED, event=event)
+        notify_assignee(case, NotificationKind.ENGINEER_AUTO_CLOSED, event=event)
+        return case
+
+
+SWEEP_BATCHES_PER_READ = 40
+
+# What the auto_close transition changes on a case (written in bulk by the sweep).
+AUTO_CLOSE_FIELDS = [
+    "status",
+    "return_status",
+    "info_request_kind",
+    "pending_since",
+    "auto_close_held_reason",
+    "closed_at",
+    "closed_for_no_reply",
+    "last_activity_at",
+    "updated_at",
+]
+
+
+@transaction.atomic
+def _auto_close_batch(case_ids: Sequence[int]) -> list[Case]:
+    """`case_auto_close` for a batch: the same checks per case, written with bulk statements.
+
+    Cases locked by someone else (a reply in flight) are skipped for the next sweep;
+    each locked case is re-checked before it closes.
+    """
+    cases = (
+        Case.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("requester", "assignee")
+        .filter(pk__in=case_ids)
+        .order_by("pk")
+    )
+    now = timezone.now()
+    closing: list[Case] = []
+    events: list[CaseEvent] = []
+    for case in cases:
+        if not (can_proceed(case.auto_close) and has_transition_perm(case.auto_close, None)):
+            continue
+        was = case.status
+        case.auto_close()
+        # One instant for the whole batch, so that it is written with one UPDATE.
+        case.closed_at = case.last_activity_at = case.updated_at = now
+        closing.append(case)
+        events.append(
+            new_event(
+                case,
+                "auto_close",
+                actor=None,
+                reason=auto_close_reason(was),
+                from_status=was,
+                created_at=now,
+            )
+        )
+    if not closing:
+        return []
+    # Cases that close alike are written together (bulk_update's CASE per row and
+    # field is slow to build); normally the whole batch is one group.
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for case in closing:
+        groups[tuple(getattr(case, name) for name in AUTO_CLOSE_FIELDS)].append(case.pk)
+    for values, pks in groups.items():
+        Case.objects.filter(pk__in=pks).update(**dict(zip(AUTO_CLOSE_FIELDS, values, strict=True)))
+    CaseEvent.objects.bulk_create(events)
+    emails = []
+    for case, event in zip(closing, events, strict=True):
+        if case.requester.is_active:
+            emails.append((case, NotificationKind.AUTO_CLOSED, event, case.requester))
+        if case.assignee_id and case.assignee.is_active:
+            emails.append((case, NotificationKind.ENGINEER_AUTO_CLOSED, event, case.assignee))
+    outbox.queue_many(emails)
+    return closing
+
+
+def close_stale_cases(*, batch_size: int | None = None) -> list[Case]:
+    """Close every case whose Pending Customer or Resolved clock has run out.
+
+    Works through due ids in batches. Each batch is one short transaction that locks
+    only the rows nobody else holds, re-checks every case under its lock and writes the
+    closes, history entries and notifications in bulk: per-case round trips made 10,000
+    due cases take minutes. Should a batch fail, its cases are retried one by one, each
+    in its own transaction, so one bad row cannot hold up the rest. Reruns and
+    concurrent sweeps are harmless.
+    """
+    from cases.selectors import case_ids_due_for_auto_close
+
+    batch_size = batch_size or settings.CASE_SWEEP_BATCH_SIZE
+    closed: list[Case] = []
+    after_id = 0
+    while True:
+        # Due ids are read many batches at a time: each read walks every due entry
+        # of the clock indexes, so reading per batch made the sweep quadratic.
+        due = case_ids_due_for_auto_close(
+            now=timezone.now(), after_id=after_id, limit=batch_size * SWEEP_BATCHES_PER_READ
+        )
+        if not due:
+            return closed
+        for start in range(0, len(due), batch_size):
+            ids = due[start : start + batch_size]
+            try:
+                closed.extend(_auto_close_batch(ids))
+            except Exception:
+                logger.exception("Auto-close batch after id %s failed; closing one by one", ids[0])
+                closed.extend(_auto_close_one_by_one(ids))
+        after_id = due[-1]
+
+
+def _auto_close_one_by_one(case_ids: Sequence[int]) -> list[Case]:
+    closed: list[Case] = []
+    for case_id in case_ids:
+        try:
+            case = case_auto_close(case_id=case_id)
+        except Exception:
+            # Its transaction rolled back; one bad case must not keep every case
+            # after it (in id order, each sweep) open past its deadline.
+            logger.exception("Could not auto-close case %s; the next sweep retries", case_id)
+            continue
+        if case is not None:
+            closed.append(case)
+    return closed
+
+
+def send_due_reminders() -> int:
+    """Queue the reminder emails that are due for Pending Customer cases.
+
+    By default 7 days and 1 day before the automatic close. Only the latest reminder
+    that is due is queued (after an outage nobody gets two at once), and each is unique
+    per case, clock start and threshold, so reruns queue nothing twice.
+    """
+    from cases.selectors import case_list_awaiting_reminder
+
+    queued = 0
+    now = timezone.now()
+    thresholds = reminder_days_before()
+    if not thresholds:
+        return 0
+    candidates = case_list_awaiting_reminder(now=now, max_days_before=max(thresholds))
+    for case_id in candidates.values_list("pk", flat=True):
+        with transaction.atomic():
+            # Re-read under the row lock: a reply committed since the query stops the
+            # clock, and such a case gets no reminder. A busy case is left to the next run.
+            case = (
+                Case.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("requester")
+                .filter(pk=case_id, status=Status.PENDING_CUSTOMER, auto_close_held_reason="")
+                .first()
+            )
+            deadline = case.auto_close_at if case is not None else None
+            if deadline is None or now >= deadline or not case.requester.is_active:
+                continue
+            due = reminders_due(deadline, now)
+            if not due:
+                continue
+            queued += int(outbox.queue_reminder(case, days_before=min(due)))
+    return queued
+
+
+def send_daily_digests() -> int:
+    """Queue today's digest for each engineer who has open cases or while any case waits
+    unassigned (P3 and P4 cases are announced here, not one by one). Reruns on the same
+    day queue nothing twice."""
+    return outbox.queue_daily_digests(day=timezone.localdate())
