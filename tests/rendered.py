@@ -250,9 +250,11 @@ def _emails(catalogue: Catalogue, cases: dict[str, Case]) -> None:
         for kind in NotificationKind:
             if kind == NotificationKind.DAILY_DIGEST:
                 continue  # about no one case: built once below
+            reminder = {}
             if kind == NotificationKind.REMINDER:
                 since = case.pending_since or timezone.now()
                 key = f"reminder:{case.pk}:{since.timestamp():.6f}:1:{case.requester_id}"
+                reminder = {"clock_started_at": since, "reminder_days_before": 1}
             else:
                 key = f"walk:{name}:{kind}"
             notification = Notification.objects.create(
@@ -264,6 +266,7 @@ def _emails(catalogue: Catalogue, cases: dict[str, Case]) -> None:
                 to_email=case.requester.email,
                 subject=triggers._subject(case, kind),
                 dedupe_key=key,
+                **reminder,
             )
             _add_email(catalogue, f"email {kind} ({name})", outbox.build_email(notification))
 

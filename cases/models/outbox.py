@@ -74,6 +74,10 @@ class Notification(UndeletableModel):
     # What makes this email unique: the event (or reminder) it belongs to and the
     # recipient, so a retried transaction or a second sweep never queues it twice.
     dedupe_key = models.CharField(max_length=200, unique=True)
+    # A reminder's clock: the Pending Customer start it counts from (a new request for
+    # information starts a new clock, making this reminder obsolete) and its threshold.
+    clock_started_at = models.DateTimeField(null=True, blank=True)
+    reminder_days_before = models.PositiveSmallIntegerField(null=True, blank=True)
     state = models.CharField(
         max_length=20, choices=NotificationState, default=NotificationState.QUEUED
     )

@@ -19,7 +19,7 @@ from cases.models import (
     Status,
 )
 from cases.outbox.addresses import message_id_for, reply_address
-from cases.outbox.triggers import DIGEST_MAX_ROWS, ENGINEER_KINDS, parse_reminder_key
+from cases.outbox.triggers import DIGEST_MAX_ROWS, ENGINEER_KINDS
 from cases.policy import pending_customer_timeout, resolved_timeout
 
 logger = logging.getLogger(__name__)
@@ -106,7 +106,7 @@ def email_context(notification: Notification) -> dict:
     context["case_url"] = f"{settings.SITE_URL}{path}"
     context["auto_close_at"] = closes_at(notification)
     if notification.kind == NotificationKind.REMINDER:
-        _, context["reminder_days"] = parse_reminder_key(notification.dedupe_key)
+        context["reminder_days"] = notification.reminder_days_before
         context["question"] = _current_question(case)
     if notification.kind == NotificationKind.RESOLVED and notification.event_id and recipient:
         for action in (email_actions.CONFIRM, email_actions.REOPEN):

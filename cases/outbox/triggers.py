@@ -88,6 +88,8 @@ def queue(
     dedupe_key: str | None = None,
     to_email: str | None = None,
     subject: str | None = None,
+    clock_started_at=None,
+    reminder_days_before: int | None = None,
 ) -> Notification | None:
     """Record an email to send and hand it to a worker once the transaction commits.
 
@@ -113,6 +115,8 @@ def queue(
                 to_email=to_email,
                 subject=subject or _subject(case, kind),
                 dedupe_key=dedupe_key,
+                clock_started_at=clock_started_at,
+                reminder_days_before=reminder_days_before,
             )
     except IntegrityError:
         return None
@@ -121,16 +125,10 @@ def queue(
 
 
 def _reminder_key(case: Case, *, days_before: int) -> str:
-    # One reminder per clock start and threshold: a new request for information
-    # starts a new clock and earns its own reminders.
+    # Uniqueness only (the clock and threshold are columns): one reminder per clock
+    # start and threshold; a new request for information earns its own reminders.
     clock = f"{case.pending_since.timestamp():.6f}"
     return f"reminder:{case.pk}:{clock}:{days_before}:{case.requester_id}"
-
-
-def parse_reminder_key(key: str) -> tuple[float, int]:
-    """(clock start timestamp, days before) of a reminder's dedupe key."""
-    _, _, pending_since, days_before, _ = key.split(":")
-    return float(pending_since), int(days_before)
 
 
 def queue_many(items: Iterable[tuple[Case, NotificationKind, CaseEvent, object]]) -> list:
@@ -232,7 +230,14 @@ def queue_daily_digests(*, day) -> int:
 def queue_reminder(case: Case, *, days_before: int) -> bool:
     key = _reminder_key(case, days_before=days_before)
     return (
-        queue(case, NotificationKind.REMINDER, recipient=case.requester, dedupe_key=key)
+        queue(
+            case,
+            NotificationKind.REMINDER,
+            recipient=case.requester,
+            dedupe_key=key,
+            clock_started_at=case.pending_since,
+            reminder_days_before=days_before,
+        )
         is not None
     )
 
@@ -245,11 +250,10 @@ def is_obsolete(notification: Notification) -> bool:
     if notification.kind != NotificationKind.REMINDER:
         return False
     case = notification.case
-    pending_since, _ = parse_reminder_key(notification.dedupe_key)
     return not (
         case.status == Status.PENDING_CUSTOMER
         and case.pending_since is not None
-        and f"{case.pending_since.timestamp():.6f}" == f"{pending_since:.6f}"
+        and case.pending_since == notification.clock_started_at
     )
 
 

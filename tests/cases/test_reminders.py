@@ -159,3 +159,57 @@ def test_no_reminder_for_resolved_cases(
     CaseFactory(resolved=True)
     time_machine.move_to(ASKED + days(6))
     assert run_reminders(django_capture_on_commit_callbacks) == 0
+
+
+def test_a_reminder_keeps_its_clock_and_threshold_in_columns(
+    pending_case, time_machine, django_capture_on_commit_callbacks
+):
+    time_machine.move_to(ASKED + days(13))
+    run_reminders(django_capture_on_commit_callbacks)
+
+    reminder = Notification.objects.get(kind=NotificationKind.REMINDER)
+    assert reminder.clock_started_at == ASKED
+    assert reminder.reminder_days_before == 1
+
+
+def test_the_email_and_the_obsolete_check_read_the_columns_not_the_key(
+    pending_case, time_machine, django_capture_on_commit_callbacks
+):
+    """The dedupe key only keeps reminders unique: what it spells is never read back."""
+    time_machine.move_to(ASKED + days(7))
+    pending_case.refresh_from_db()
+    outbox.queue_reminder(pending_case, days_before=7)
+    reminder = Notification.objects.get(kind=NotificationKind.REMINDER)
+    Notification.objects.filter(pk=reminder.pk).update(dedupe_key="reminder:opaque")
+    reminder.refresh_from_db()
+
+    assert "(in 7 days)" in outbox.build_email(reminder).body
+    assert not outbox.is_obsolete(reminder)
+    Notification.objects.filter(pk=reminder.pk).update(clock_started_at=ASKED - SECOND)
+    reminder.refresh_from_db()
+    assert outbox.is_obsolete(reminder)
+
+
+def test_the_migration_fills_the_columns_of_existing_reminders_from_their_keys(pending_case):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("cases.migrations.0013_rules_reminder_columns")
+    started = datetime(2026, 3, 2, 9, 0, 0, 123457, tzinfo=UTC)
+    key = f"reminder:{pending_case.pk}:{started.timestamp():.6f}:7:{pending_case.requester_id}"
+    old = Notification.objects.create(
+        case=pending_case,
+        kind=NotificationKind.REMINDER,
+        recipient=pending_case.requester,
+        to_email=pending_case.requester.email,
+        subject="Reminder",
+        dedupe_key=key,
+    )
+
+    migration.fill_reminder_columns(apps, None)
+
+    old.refresh_from_db()
+    assert old.clock_started_at == started  # to the microsecond
+    assert old.reminder_days_before == 7
+    assert migration.clock_from_key("event:1:closed:2") is None
