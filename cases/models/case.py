@@ -291,10 +291,11 @@ class Case(FSMModelMixin, UndeletableModel):
         permission=is_scheduler,
         conditions=[auto_close_is_due],
     )
-    def auto_close(self) -> None:
+    def auto_close(self, now: datetime | None = None) -> None:
+        """`now`: the sweep closes a whole batch at one instant."""
         self.closed_for_no_reply = self.status == Status.PENDING_CUSTOMER
         self._leave_pending_customer()
-        self.closed_at = timezone.now()
+        self.closed_at = now or timezone.now()
 
     @transition(
         field=status,

@@ -21,6 +21,7 @@ from cases.models import (
 from cases.policy import auto_close_reason, reminder_days_before, reminders_due
 from cases.services.common import (
     apply_transition,
+    fire_transition,
     lock_case,
     new_event,
     notify_assignee,
@@ -59,8 +60,14 @@ def case_auto_close(*, case_id: int) -> Case | None:
         )
         if case is None or not can_proceed(case.auto_close):
             return None
+        now = timezone.now()
         event = apply_transition(
-            case, "auto_close", actor=None, reason=auto_close_reason(case.status)
+            case,
+            "auto_close",
+            actor=None,
+            reason=auto_close_reason(case.status),
+            args=(now,),
+            now=now,
         )
         notify_requester(case, NotificationKind.AUTO_CLOSED, event=event)
         notify_assignee(case, NotificationKind.ENGINEER_AUTO_CLOSED, event=event)
@@ -68,19 +75,6 @@ def case_auto_close(*, case_id: int) -> Case | None:
 
 
 SWEEP_BATCHES_PER_READ = 40
-
-# What the auto_close transition changes on a case (written in bulk by the sweep).
-AUTO_CLOSE_FIELDS = [
-    "status",
-    "return_status",
-    "info_request_kind",
-    "pending_since",
-    "auto_close_held_reason",
-    "closed_at",
-    "closed_for_no_reply",
-    "last_activity_at",
-    "updated_at",
-]
 
 
 @transaction.atomic
@@ -99,13 +93,17 @@ def _auto_close_batch(case_ids: Sequence[int]) -> list[Case]:
     now = timezone.now()
     closing: list[Case] = []
     events: list[CaseEvent] = []
+    # The columns each case's transition changed, from the transition itself (run in
+    # memory, as the single path runs it before its save). Cases that close alike are
+    # written together (bulk_update's CASE per row and field is slow to build);
+    # normally each starting status is one UPDATE, all at the batch's one instant.
+    groups: dict[tuple, list[int]] = defaultdict(list)
     for case in cases:
         if not (can_proceed(case.auto_close) and has_transition_perm(case.auto_close, None)):
             continue
         was = case.status
-        case.auto_close()
-        # One instant for the whole batch, so that it is written with one UPDATE.
-        case.closed_at = case.last_activity_at = case.updated_at = now
+        changed = fire_transition(case, "auto_close", args=(now,), now=now)
+        groups[tuple(sorted(changed.items()))].append(case.pk)
         closing.append(case)
         events.append(
             new_event(
@@ -119,13 +117,8 @@ def _auto_close_batch(case_ids: Sequence[int]) -> list[Case]:
         )
     if not closing:
         return []
-    # Cases that close alike are written together (bulk_update's CASE per row and
-    # field is slow to build); normally the whole batch is one group.
-    groups: dict[tuple, list[int]] = defaultdict(list)
-    for case in closing:
-        groups[tuple(getattr(case, name) for name in AUTO_CLOSE_FIELDS)].append(case.pk)
-    for values, pks in groups.items():
-        Case.objects.filter(pk__in=pks).update(**dict(zip(AUTO_CLOSE_FIELDS, values, strict=True)))
+    for changes, pks in groups.items():
+        Case.objects.filter(pk__in=pks).update(**dict(changes))
     CaseEvent.objects.bulk_create(events)
     emails = []
     for case, event in zip(closing, events, strict=True):

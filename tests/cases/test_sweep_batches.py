@@ -76,3 +76,42 @@ def test_a_failing_batch_is_retried_case_by_case(time_machine, monkeypatch):
 
     assert sorted(c.pk for c in closed) == sorted(c.pk for c in cases)
     assert Case.objects.filter(status=Status.CLOSED).count() == 2
+
+
+def _columns(case: Case) -> dict:
+    case.refresh_from_db()
+    return {
+        field.attname: getattr(case, field.attname)
+        for field in Case._meta.concrete_fields
+        if field.attname != "id"
+    }
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        {"pending_customer": True},
+        {"resolved": True},
+        {"resolved": True, "rating": "good", "rating_comment": "Kept", "priority": 1},
+    ],
+    ids=["pending-customer", "resolved", "resolved-with-other-columns-set"],
+)
+def test_the_sweep_writes_every_column_as_closing_one_case_does(time_machine, start):
+    """The batch writes what the transition changed, not a list of its own."""
+    time_machine.move_to("2026-01-01 09:00Z", tick=False)
+    one = CaseFactory(**start)
+    batched = CaseFactory(
+        **start,
+        subject=one.subject,
+        requester=one.requester,
+        assignee=one.assignee,
+        original_engineer=one.original_engineer,
+    )
+    time_machine.shift(days(15))
+
+    assert services.case_auto_close(case_id=one.pk) is not None
+    assert [case.pk for case in services.close_stale_cases()] == [batched.pk]
+
+    closed_one, closed_batched = _columns(one), _columns(batched)
+    assert closed_one["status"] == Status.CLOSED
+    assert closed_one == closed_batched
