@@ -197,20 +197,14 @@ class WorkbenchAction:
     checks_seen_status: bool = True
 
 
-def _take(case: Case, engineer, data: dict) -> str:
-    if data["seen_status"] == Status.NEW:
-        services.case_assign(case=case, engineer=engineer)
-    else:
-        services.case_reassign(case=case, engineer=engineer, assignee=engineer)
-    return f"You took {case.reference}."
-
-
 def _assign(case: Case, engineer, data: dict) -> str:
-    assignee = data["assignee"]
-    if data["seen_status"] == Status.NEW:
-        services.case_assign(case=case, engineer=engineer, assignee=assignee)
-    else:
-        services.case_reassign(case=case, engineer=engineer, assignee=assignee)
+    """Take (no assignee chosen) or Assign: the case opens if it was New."""
+    assignee = data.get("assignee") or engineer
+    services.case_give_to(
+        case=case, engineer=engineer, assignee=assignee, seen_status=data["seen_status"]
+    )
+    if assignee == engineer:
+        return f"You took {case.reference}."
     return f"{case.reference} is assigned to {assignee}."
 
 
@@ -266,7 +260,7 @@ def _note(case: Case, engineer, data: dict) -> str:
 
 
 WORKBENCH_ACTIONS: dict[str, WorkbenchAction] = {
-    "take": WorkbenchAction("Take", admin_forms.WorkbenchActionForm, _take),
+    "take": WorkbenchAction("Take", admin_forms.WorkbenchActionForm, _assign),
     "assign": WorkbenchAction("Assign", admin_forms.AssignForm, _assign),
     "start_work": WorkbenchAction("Start work", admin_forms.WorkbenchActionForm, _start_work),
     "request_info": WorkbenchAction(
@@ -448,13 +442,12 @@ class CaseAdmin(CleanSearchMixin, NeverDeleteMixin, admin.ModelAdmin):
 
     @admin.action(description="Assign to me", permissions=["work"])
     def take_cases(self, request, queryset):
-        def take(case: Case) -> None:
-            if case.status == Status.NEW:
-                services.case_assign(case=case, engineer=request.user)
-            else:
-                services.case_reassign(case=case, engineer=request.user, assignee=request.user)
-
-        self._bulk(request, queryset, "Assigned to you", take)
+        self._bulk(
+            request,
+            queryset,
+            "Assigned to you",
+            lambda case: services.case_give_to(case=case, engineer=request.user),
+        )
 
     @admin.action(description="Start work (Open → In Progress)", permissions=["work"])
     def start_work_on_cases(self, request, queryset):

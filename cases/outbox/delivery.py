@@ -69,12 +69,6 @@ def backoff_seconds(attempts: int) -> float:
     return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not security
 
 
-def _claim(notification_id: int) -> Notification | None:
-    """Claim one row for sending (see `_claim_many()`), or None when it is not to be sent."""
-    claimed = _claim_many([notification_id])
-    return claimed[0] if claimed else None
-
-
 def _finish(notification: Notification, **fields) -> None:
     """Record a failed attempt on the row it claimed.
 

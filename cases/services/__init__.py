@@ -21,6 +21,7 @@ from cases.services.customer import (
 from cases.services.engineer import (
     case_add_internal_note,
     case_assign,
+    case_give_to,
     case_reassign,
     case_request_info,
     case_resolve,
@@ -43,6 +44,7 @@ __all__ = [
     "case_close",
     "case_confirm_resolution",
     "case_follow_up_by_email",
+    "case_give_to",
     "case_hold_auto_close",
     "case_mark_resolved",
     "case_open",

@@ -82,6 +82,22 @@ def case_reassign(*, case: Case, engineer, assignee) -> Case:
 
 
 @transaction.atomic
+def case_give_to(*, case: Case, engineer, assignee=None, seen_status: str = "") -> Case:
+    """Take a case (`assignee` left out) or give it to another engineer: a New case is
+    assigned (it opens), a case being worked is handed over. Refused on a Closed case,
+    and when the case is no longer in `seen_status` (someone took it meanwhile)."""
+    require_engineer(engineer)
+    case = lock_case(case)
+    if seen_status and case.status != seen_status:
+        raise TransitionNotAllowed(
+            f"This case is {case.get_status_display()} now: someone acted on it first."
+        )
+    if case.status == Status.NEW:
+        return case_assign(case=case, engineer=engineer, assignee=assignee)
+    return case_reassign(case=case, engineer=engineer, assignee=assignee or engineer)
+
+
+@transaction.atomic
 def case_start_work(*, case: Case, engineer) -> Case:
     """Open -> In Progress."""
     require_engineer(engineer)

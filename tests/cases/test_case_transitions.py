@@ -382,6 +382,25 @@ def test_assign_refuses_a_case_already_taken(status):
     assert snapshot(case) == before
 
 
+@pytest.mark.parametrize("status", [NEW, OPEN, IN_PROGRESS, PENDING])
+def test_giving_a_case_takes_it_whether_new_or_being_worked(status):
+    case = make_case(status)
+    engineer = EngineerFactory()
+    services.case_give_to(case=case, engineer=engineer)
+    case.refresh_from_db()
+    assert case.assignee == engineer
+    assert case.status == (Status.OPEN if status == NEW else status)
+
+
+def test_giving_a_case_seen_new_is_refused_once_a_colleague_took_it():
+    case = make_case(NEW)
+    services.case_give_to(case=case, engineer=EngineerFactory())
+    before = snapshot(case)
+    with pytest.raises(TransitionNotAllowed, match="someone acted on it first"):
+        services.case_give_to(case=case, engineer=EngineerFactory(), seen_status=NEW)
+    assert snapshot(case) == before
+
+
 def test_assign_refuses_a_customer_as_assignee():
     case = make_case(NEW)
     before = snapshot(case)

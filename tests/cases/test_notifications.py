@@ -10,7 +10,7 @@ from django.db import transaction
 
 from cases import outbox, services
 from cases.models import InfoRequestKind, Notification, NotificationKind, NotificationState
-from cases.outbox import Outcome, delivery
+from cases.outbox import Outcome
 from cases.tasks import relay_notifications_task, send_notification
 from tests.factories import CaseFactory, EngineerFactory
 
@@ -468,12 +468,20 @@ def test_relay_waits_for_the_backoff_of_a_retried_row(time_machine, flaky_mailer
     assert outbox.relay_unsent() == 1
 
 
+class WorkerKilled(BaseException):
+    """What a worker killed mid-send looks like from inside: nothing is recorded."""
+
+
 def test_row_left_sending_by_a_dead_worker_is_resent_and_flagged(
-    time_machine, queued_row, mailoutbox
+    time_machine, flaky_mailer, queued_row, mailoutbox
 ):
     time_machine.move_to(NOW, tick=False)
     # A worker claimed the row, then died before recording the outcome.
-    assert delivery._claim(queued_row.pk) is not None
+    flaky_mailer.failures, flaky_mailer.error = 1, WorkerKilled()
+    with pytest.raises(WorkerKilled):
+        outbox.deliver(queued_row.pk)
+    queued_row.refresh_from_db()
+    assert queued_row.state == NotificationState.SENDING
     # Its task is redelivered at once: the row is still being sent, so it waits.
     assert outbox.deliver(queued_row.pk).outcome is Outcome.SKIPPED
     assert outbox.relay_unsent() == 0
