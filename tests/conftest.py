@@ -93,3 +93,26 @@ def _support_engineers_group_survives_flush(sender, **kwargs):
         from tests.factories import support_engineers_group
 
         support_engineers_group()
+
+
+@pytest.fixture
+def email_webhooks(settings):
+    """The inbound and tracking webhooks configured as `tests.cases.email_webhooks` posts."""
+    from tests.cases import email_webhooks as hooks
+
+    hooks.configure(settings)
+
+
+@pytest.fixture
+def asked_case(db):
+    """A case an engineer asked a question on: Pending Customer, question emailed."""
+    from cases import services
+    from cases.models import Case
+    from tests.factories import CaseFactory, EngineerFactory
+
+    engineer = EngineerFactory()
+    case = CaseFactory(in_progress=True, engineer=engineer)
+    services.case_request_info(
+        case=case, engineer=engineer, message="Please send the job's logs.", kind="logs"
+    )
+    return Case.objects.get(pk=case.pk)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pytest
 
-from cases import services
 from cases.models import (
     Attachment,
     Case,
@@ -24,9 +23,9 @@ from cases.models import (
 )
 from cases.outbox import message_id_for, reply_address
 from tests.cases import email_webhooks as hooks
-from tests.factories import CaseFactory, EngineerFactory, customer
+from tests.factories import CaseFactory, customer
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("email_webhooks")]
 
 QUOTED_REPLY = """Here are the logs you asked for: the job fails at 02:00 every night.
 
@@ -40,22 +39,6 @@ On Sat, 28 Nov 2026 at 09:00, Support <support@example.com> wrote:
 > We need the logs of the failing job.
 > Regards, Support
 """
-
-
-@pytest.fixture(autouse=True)
-def _webhooks(settings):
-    hooks.configure(settings)
-
-
-@pytest.fixture
-def asked_case():
-    """A case an engineer asked a question on: Pending Customer, question emailed."""
-    engineer = EngineerFactory()
-    case = CaseFactory(in_progress=True, engineer=engineer)
-    services.case_request_info(
-        case=case, engineer=engineer, message="Please send the job's logs.", kind="logs"
-    )
-    return Case.objects.get(pk=case.pk)
 
 
 def question_of(case: Case) -> Notification:

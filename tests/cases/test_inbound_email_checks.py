@@ -8,28 +8,12 @@ import json
 
 import pytest
 
-from cases import services
 from cases.models import Case, InboundEmail, InboundOutcome, InboundReason, Message, Status
 from cases.outbox import reply_address
 from tests.cases import email_webhooks as hooks
-from tests.factories import CaseFactory, EngineerFactory
+from tests.factories import CaseFactory
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _webhooks(settings):
-    hooks.configure(settings)
-
-
-@pytest.fixture
-def asked_case():
-    engineer = EngineerFactory()
-    case = CaseFactory(in_progress=True, engineer=engineer)
-    services.case_request_info(
-        case=case, engineer=engineer, message="Please send the job's logs.", kind="logs"
-    )
-    return Case.objects.get(pk=case.pk)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("email_webhooks")]
 
 
 def email_replies(case: Case):

@@ -25,7 +25,7 @@ from portal.models import SUPPORT_ENGINEERS_GROUP
 from tests.cases import email_webhooks as hooks
 from tests.factories import CaseFactory, EngineerFactory, customer
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("email_webhooks")]
 
 ENGINEER_REPLY = """The fix is deployed: please restart the job once.
 
@@ -39,11 +39,6 @@ On Sat, 28 Nov 2026 at 09:00, Support <support@example.com> wrote:
 > The customer replied on case CS-1001.
 > It fails at 02:00.
 """
-
-
-@pytest.fixture(autouse=True)
-def _webhooks(settings):
-    hooks.configure(settings)
 
 
 @pytest.fixture

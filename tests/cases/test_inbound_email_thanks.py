@@ -28,7 +28,7 @@ from cases.outbox import reply_address
 from tests.cases import email_webhooks as hooks
 from tests.factories import CaseFactory, customer
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("email_webhooks")]
 
 RESOLVED_AT = datetime(2026, 11, 27, 16, 0, tzinfo=UTC)
 NOW = datetime(2026, 11, 28, 9, 15, tzinfo=UTC)
@@ -40,11 +40,6 @@ Alex
 On Fri, 27 Nov 2026 at 16:00, Support <support@example.com> wrote:
 > Your engineer has marked case CS-1001 as resolved.
 """
-
-
-@pytest.fixture(autouse=True)
-def _webhooks(settings):
-    hooks.configure(settings)
 
 
 @pytest.fixture

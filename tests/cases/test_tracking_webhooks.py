@@ -14,15 +14,10 @@ from cases.models import Case, Notification, NotificationKind, NotificationState
 from tests.cases import email_webhooks as hooks
 from tests.factories import CaseFactory, EngineerFactory, days
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("email_webhooks")]
 
 PROVIDER_ID = "0a129aee-e1cd-480d-b08d-4f48548ff48d"
 MAILGUN_ID = "<20261128091500.1.ABCDEF0123456789@mg.example.com>"
-
-
-@pytest.fixture(autouse=True)
-def _webhooks(settings):
-    hooks.configure(settings)
 
 
 @pytest.fixture

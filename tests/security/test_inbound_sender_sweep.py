@@ -13,13 +13,11 @@ from anymail.inbound import AnymailInboundMessage
 from anymail.signals import AnymailInboundEvent, EventType, inbound
 from django.conf import settings
 
-from cases import services
 from cases.models import Case, InboundEmail, InboundOutcome, InboundReason, Message, Status
 from cases.outbox import reply_address
 from tests.cases import email_webhooks as hooks
-from tests.factories import CaseFactory, EngineerFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("email_webhooks")]
 
 CRAFTED_FROM = [
     "{customer} (Customer) <attacker@evil.test>",
@@ -72,21 +70,6 @@ PATHS = {
     "postmark": {"raw": postmark_raw},
     "mailgun": {"parsed": mailgun_parsed, "mime": mailgun_mime},
 }
-
-
-@pytest.fixture(autouse=True)
-def _webhooks(settings):
-    hooks.configure(settings)
-
-
-@pytest.fixture
-def asked_case():
-    engineer = EngineerFactory()
-    case = CaseFactory(in_progress=True, engineer=engineer)
-    services.case_request_info(
-        case=case, engineer=engineer, message="Please send the job's logs.", kind="logs"
-    )
-    return Case.objects.get(pk=case.pk)
 
 
 def assert_rejected_and_untouched(case: Case) -> None:

@@ -16,14 +16,9 @@ from portal.middleware import body_limit, webhook_view_class
 from tests.cases import email_webhooks as hooks
 from tests.security.routes import webhook_paths
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("email_webhooks")]
 
 LARGE = 95 * 1024 * 1024
-
-
-@pytest.fixture(autouse=True)
-def _webhooks(settings):
-    hooks.configure(settings)
 
 
 def served_views() -> list[tuple[str, type]]:
