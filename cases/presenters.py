@@ -17,12 +17,12 @@ from cases.policy import closed_for_no_reply_text, closes_by_itself_at
 from portal import timefmt
 
 from .models import (
-    CUSTOMER_RESOLVABLE_STATUSES,
     STATUS_INFO,
     Case,
     InfoRequestKind,
     Priority,
     Status,
+    customer_transitions_by_status,
 )
 
 PRIORITY_LABELS = dict(Priority.choices)
@@ -66,6 +66,8 @@ def case_rows(values: Iterable[dict], *, user, organisation: bool) -> list[CaseR
     detail_url = reverse("cases:detail", kwargs={"reference": placeholder})
     resolve_url = reverse("cases:mark_resolved", kwargs={"reference": placeholder})
     confirm_url = reverse("cases:confirm", kwargs={"reference": placeholder})
+    # Every row is the user's as a customer: the state machine's answer per status.
+    allowed = customer_transitions_by_status(user)
     rows = []
     for case in values:
         reference = f"{Case.REFERENCE_PREFIX}{case['id'] + Case.REFERENCE_OFFSET}"
@@ -89,8 +91,8 @@ def case_rows(values: Iterable[dict], *, user, organisation: bool) -> list[CaseR
                 opened_by=_name(case["requester__full_name"], case["requester__email"])
                 if organisation and case["requester_id"] != user.pk
                 else "",
-                can_mark_resolved=status in CUSTOMER_RESOLVABLE_STATUSES,
-                can_confirm=status == Status.RESOLVED,
+                can_mark_resolved="mark_resolved" in allowed[status],
+                can_confirm="confirm" in allowed[status],
                 confirm_url=confirm_url.replace(placeholder, reference),
                 action_required=info.action_required,
                 action_text=info.action,

@@ -17,13 +17,7 @@ from cases.policy import closed_for_no_reply_text, pending_customer_timeout, res
 from . import email_actions, exceptions, selectors, services
 from .attachments import attachment_file_response
 from .forms import ApprovalForm, CaseOpenForm, CloseForm, ConfirmForm, ReopenForm, ReplyForm
-from .models import (
-    CUSTOMER_RESOLVABLE_STATUSES,
-    STATUS_INFO,
-    Case,
-    InfoRequestKind,
-    Status,
-)
+from .models import STATUS_INFO, Case, Status
 from .presenters import case_rows
 from .text import clean_line
 
@@ -43,20 +37,6 @@ def _safe_next(request: HttpRequest, fallback: Case) -> str:
     ):
         return target
     return fallback.get_absolute_url()
-
-
-def _case_actions(case: Case) -> dict[str, bool]:
-    """What a customer can do on this case now (templates show only these)."""
-    return {
-        # A Closed case is reopened with Reopen Case, which keeps the reason in the thread.
-        "can_reply": case.status != Status.CLOSED,
-        "can_mark_resolved": case.status in CUSTOMER_RESOLVABLE_STATUSES,
-        "can_close": case.status != Status.CLOSED,
-        "can_reopen": case.status in (Status.RESOLVED, Status.CLOSED),
-        "can_confirm": case.status == Status.RESOLVED,
-        "can_answer_approval": case.status == Status.PENDING_CUSTOMER
-        and case.info_request_kind == InfoRequestKind.APPROVAL,
-    }
 
 
 @login_required
@@ -185,7 +165,8 @@ def _detail_context(request: HttpRequest, case: Case, **forms) -> dict:
         "close_form": forms.get("close_form") or CloseForm(),
         "approval_form": forms.get("approval_form") or ApprovalForm(),
         "confirm_form": forms.get("confirm_form") or ConfirmForm(),
-        **_case_actions(case),
+        # The buttons: the transitions the state machine lets this customer fire now.
+        **case.customer_actions(request.user),
     }
 
 
@@ -232,11 +213,6 @@ def case_reply(request: HttpRequest, reference: str) -> HttpResponse:
     if not form.is_valid():
         return _case_page(request, case, status=400, reply_form=form)
     body = form.cleaned_data["body"]
-    if case.status == Status.CLOSED:
-        error = exceptions.TransitionNotAllowed(
-            "This case was closed, so your reply was not sent. Reopen Case sends it with the case."
-        )
-        return _refused(request, case, error, typed=body)
     try:
         message = services.case_reply(
             case=case, author=request.user, body=body, attachments=form.cleaned_data["attachments"]

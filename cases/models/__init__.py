@@ -9,7 +9,12 @@
 """
 
 from cases.models.base import AppendOnlyQuerySet, UndeletableModel, UndeletableQuerySet
-from cases.models.case import Case, CaseQuerySet
+from cases.models.case import (
+    CUSTOMER_TRANSITIONS,
+    Case,
+    CaseQuerySet,
+    customer_transitions_by_status,
+)
 from cases.models.history import CaseEvent, InvariantWatermark
 from cases.models.inbound import InboundEmail, InboundOutcome, InboundReason
 from cases.models.outbox import Notification, NotificationKind, NotificationState
@@ -34,6 +39,7 @@ from cases.models.thread import Attachment, Message, MessageSource, attachment_u
 
 __all__ = [
     "CUSTOMER_RESOLVABLE_STATUSES",
+    "CUSTOMER_TRANSITIONS",
     "OPEN_STATUSES",
     "STATUS_INFO",
     "WORKING_STATUSES",
@@ -61,6 +67,7 @@ __all__ = [
     "UndeletableQuerySet",
     "attachment_upload_to",
     "can_work_cases",
+    "customer_transitions_by_status",
     "is_case_customer",
     "is_customer_or_engineer",
     "is_engineer",

@@ -12,7 +12,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
-from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
+from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, has_transition_perm, transition
 
 from cases.models.base import UndeletableModel, UndeletableQuerySet
 from cases.models.status import (
@@ -185,6 +185,44 @@ class Case(FSMModelMixin, UndeletableModel):
             and membership.organisation_id == self.organisation_id
         )
 
+    # -- who may do what: the transitions' permissions and conditions decide ---------
+
+    def may_fire(self, transition: str, user) -> bool:
+        """Whether `user` may fire `transition` on this case now (status, conditions and
+        permission): buttons, services and email replies all ask this."""
+        return has_transition_perm(getattr(self, transition), user)
+
+    def reply_transition(self) -> str | None:
+        """The transition a customer's reply fires: it unblocks a Pending Customer case,
+        objects to a Resolved one and reopens a Closed one; elsewhere it only joins the
+        thread."""
+        return REPLY_TRANSITIONS.get(self.status)
+
+    def customer_may_reply(self, user, *, by_email: bool = False) -> bool:
+        """Whether `user` may reply to this case as its customer.
+
+        On the web a Closed case is reopened with Reopen Case, which says why; by
+        email the reply itself reopens it (or starts a follow-up case, see
+        CASE_EMAIL_REPLY_TO_CLOSED).
+        """
+        if not is_case_customer(self, user):
+            return False
+        if self.status == Status.CLOSED and not by_email:
+            return False
+        transition = self.reply_transition()
+        return transition is None or self.may_fire(transition, user)
+
+    def customer_actions(self, user) -> dict[str, bool]:
+        """The buttons the case page offers `user` as this case's customer."""
+        may_reply = self.customer_may_reply(user)
+        return {
+            "can_reply": may_reply,
+            **{f"can_{name}": self.may_fire(name, user) for name in CUSTOMER_TRANSITIONS},
+            "can_answer_approval": may_reply
+            and self.status == Status.PENDING_CUSTOMER
+            and self.info_request_kind == InfoRequestKind.APPROVAL,
+        }
+
     # -- clocks ----------------------------------------------------------------------
 
     @property
@@ -319,3 +357,27 @@ class Case(FSMModelMixin, UndeletableModel):
         self.info_request_kind = ""
         self.pending_since = None
         self.auto_close_held_reason = ""
+
+
+# The transitions a customer fires with a button of their own (the reply's are above).
+CUSTOMER_TRANSITIONS = ("mark_resolved", "close", "reopen", "confirm")
+REPLY_TRANSITIONS = {
+    Status.PENDING_CUSTOMER: "receive_customer_reply",
+    Status.RESOLVED: "reopen",
+    Status.CLOSED: "reopen",
+}
+
+
+def customer_transitions_by_status(user) -> dict[str, frozenset[str]]:
+    """For each status, the button transitions a customer of a case in it may fire.
+
+    For lists of cases that are all `user`'s as a customer (My Cases reads plain
+    values, not cases): the state machine answers for one stand-in case per status.
+    """
+    answers = {}
+    for status in Status.values:
+        stand_in = Case(status=status, requester_id=user.pk)
+        answers[status] = frozenset(
+            name for name in CUSTOMER_TRANSITIONS if stand_in.may_fire(name, user)
+        )
+    return answers

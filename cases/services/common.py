@@ -27,6 +27,8 @@ from cases.models import (
     Message,
     MessageSource,
     NotificationKind,
+    is_case_customer,
+    is_engineer,
 )
 
 # --- Internals ------------------------------------------------------------------------
@@ -46,7 +48,7 @@ def lock_case(case: Case | int) -> Case:
 def actor_kind(user) -> Actor:
     if user is None:
         return Actor.SCHEDULER
-    return Actor.ENGINEER if user.is_support_engineer else Actor.CUSTOMER
+    return Actor.ENGINEER if is_engineer(None, user) else Actor.CUSTOMER
 
 
 def apply_transition(
@@ -137,12 +139,12 @@ def record_event(case: Case, transition: str, **fields) -> CaseEvent:
 
 
 def require_engineer(user) -> None:
-    if not (user and user.is_authenticated and user.is_support_engineer):
+    if not is_engineer(None, user):
         raise ActionNotPermitted("Only support engineers can do that.")
 
 
 def require_customer(case: Case, user) -> None:
-    if not (user and user.is_authenticated and case.is_customer(user)):
+    if not is_case_customer(case, user):
         raise ActionNotPermitted("You are not allowed to do that on this case.")
 
 

@@ -25,6 +25,7 @@ from cases.models import (
     Priority,
     Rating,
     Status,
+    is_engineer,
 )
 from cases.services.common import (
     actor_kind,
@@ -123,7 +124,7 @@ def case_reply(
     """
     case = lock_case(case)
     now = timezone.now()
-    if author is not None and author.is_support_engineer:
+    if is_engineer(case, author):
         if case.status == Status.CLOSED:
             raise TransitionNotAllowed("This case is closed: reopen it before replying.")
         message = add_message(
@@ -141,6 +142,12 @@ def case_reply(
         return message
 
     require_customer(case, author)
+    if not case.customer_may_reply(author, by_email=source == MessageSource.EMAIL):
+        raise TransitionNotAllowed(
+            "This case was closed, so your reply was not sent. Reopen Case sends it with the case."
+            if case.status == Status.CLOSED
+            else "You cannot reply to this case now."
+        )
     message = add_message(
         case,
         author=author,
@@ -151,18 +158,17 @@ def case_reply(
         email_message_id=email_message_id,
     )
     case.last_customer_activity_at = now
-    if case.status == Status.PENDING_CUSTOMER:
-        event = apply_transition(
-            case, "receive_customer_reply", actor=author, reason="Customer replied"
-        )
+    transition = case.reply_transition()
+    if transition == "receive_customer_reply":
+        event = apply_transition(case, transition, actor=author, reason="Customer replied")
         notify_assignee(case, NotificationKind.CUSTOMER_REPLIED, event=event, message=message)
-    elif case.status in (Status.RESOLVED, Status.CLOSED):
+    elif transition == "reopen":
         reason = (
             "Customer replied to a resolved case (objection)"
             if case.status == Status.RESOLVED
             else "Customer replied to a closed case"
         )
-        event = apply_transition(case, "reopen", actor=author, reason=reason)
+        event = apply_transition(case, transition, actor=author, reason=reason)
         _notify_reopened(case, event, message=message)
     else:
         case.last_activity_at = now
@@ -334,7 +340,7 @@ def case_close(*, case: Case, actor, reason: str = "") -> Case:
     requester when an engineer did.
     """
     case = lock_case(case)
-    if actor is None or not actor.is_support_engineer:
+    if not is_engineer(case, actor):
         require_customer(case, actor)
     by_customer = actor_kind(actor) == Actor.CUSTOMER
     default_reason = "Closed by the customer" if by_customer else "Closed by engineer"
@@ -354,7 +360,7 @@ def case_reopen(*, case: Case, actor, message: str = "") -> Case:
     active engineer, else to New, unassigned. An optional message joins the thread.
     """
     case = lock_case(case)
-    if actor is None or not actor.is_support_engineer:
+    if not is_engineer(case, actor):
         require_customer(case, actor)
     kind = actor_kind(actor)
     event = apply_transition(

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from cases import services
 from cases.exceptions import TransitionNotAllowed
-from cases.models import Case, CaseEvent, Message, Notification, Status
+from cases.models import Case, CaseEvent, Message, MessageSource, Notification, Status
 from cases.services import close_stale_cases
 from tests.factories import CaseFactory, EngineerFactory
 
@@ -111,8 +111,10 @@ def test_reply_racing_the_sweep_never_loses_the_reply_or_closes_after_it():
         body = f"Logs attached (attempt {attempt})."
 
         reply, sweep = in_parallel(
+            # By email: there a reply reopens a Closed case (the web refuses it and
+            # keeps the text for Reopen Case, see test_case_actions_view).
             lambda case=case, body=body: services.case_reply(
-                case=case, author=case.requester, body=body
+                case=case, author=case.requester, body=body, source=MessageSource.EMAIL
             ),
             close_stale_cases,
         )
@@ -188,7 +190,12 @@ def test_reply_waiting_behind_an_auto_close_reopens_the_case():
     closer, closing = in_thread(slow_close)
     assert closed.wait(TIMEOUT)
     replier, replied = in_thread(
-        lambda: services.case_reply(case=case, author=case.requester, body="Sorry, I was away.")
+        lambda: services.case_reply(
+            case=case,
+            author=case.requester,
+            body="Sorry, I was away.",
+            source=MessageSource.EMAIL,
+        )
     )
     replier.join(0.5)
     assert replier.is_alive(), "the reply must wait for the close to commit"

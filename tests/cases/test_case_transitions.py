@@ -16,7 +16,16 @@ from django_fsm import has_transition_perm
 
 from cases import services
 from cases.exceptions import ActionNotPermitted, CaseActionError, TransitionNotAllowed
-from cases.models import Actor, Case, CaseEvent, InfoRequestKind, Message, Notification, Status
+from cases.models import (
+    Actor,
+    Case,
+    CaseEvent,
+    InfoRequestKind,
+    Message,
+    MessageSource,
+    Notification,
+    Status,
+)
 from tests.factories import CaseFactory, EngineerFactory, customer
 
 pytestmark = pytest.mark.django_db
@@ -52,7 +61,9 @@ MAY_ATTEMPT = {
     "assign": [ENGINEER],
     "start_work": [ENGINEER],
     "request_info": [ENGINEER],
+    # On the web a Closed case is reopened with Reopen Case; by email the reply reopens it.
     "reply": [*CUSTOMERS, ENGINEER],
+    "email_reply": [*CUSTOMERS, ENGINEER],
     "resolve": [ENGINEER],
     "mark_resolved": CUSTOMERS,
     "confirm": CUSTOMERS,
@@ -71,7 +82,11 @@ TABLE: list[tuple[str, list[Status], list[str], Allowed]] = [
     ("request_info",  [OPEN, IN_PROGRESS],                     [ENGINEER],  Allowed(PENDING, "Requested: Additional logs or error output")),
     ("reply",         [PENDING],                               CUSTOMERS,   Allowed(IN_PROGRESS, "Customer replied")),
     ("reply",         [RESOLVED],                              CUSTOMERS,   Allowed(OPEN, "Customer replied to a resolved case (objection)")),
-    ("reply",         [CLOSED],                                CUSTOMERS,   Allowed(OPEN, "Customer replied to a closed case")),
+    ("email_reply",   [PENDING],                               CUSTOMERS,   Allowed(IN_PROGRESS, "Customer replied")),
+    ("email_reply",   [RESOLVED],                              CUSTOMERS,   Allowed(OPEN, "Customer replied to a resolved case (objection)")),
+    ("email_reply",   [CLOSED],                                CUSTOMERS,   Allowed(OPEN, "Customer replied to a closed case")),
+    ("email_reply",   [NEW, OPEN, IN_PROGRESS],                CUSTOMERS,   Allowed(None)),
+    ("email_reply",   [NEW, OPEN, IN_PROGRESS, PENDING, RESOLVED], [ENGINEER], Allowed(None)),
     ("reply",         [NEW, OPEN, IN_PROGRESS],                CUSTOMERS,   Allowed(None)),
     ("reply",         [NEW, OPEN, IN_PROGRESS, PENDING, RESOLVED], [ENGINEER], Allowed(None)),
     ("resolve",       [OPEN, IN_PROGRESS, PENDING],            [ENGINEER],  Allowed(RESOLVED, "Resolved by engineer")),
@@ -143,6 +158,13 @@ def run(action: str, case: Case, actor) -> None:
             )
         case "reply":
             services.case_reply(case=case, author=actor, body="Here is what you asked for.")
+        case "email_reply":
+            services.case_reply(
+                case=case,
+                author=actor,
+                body="Here is what you asked for.",
+                source=MessageSource.EMAIL,
+            )
         case "resolve":
             services.case_resolve(case=case, engineer=actor)
         case "mark_resolved":
@@ -339,8 +361,11 @@ def test_customer_reply_returns_pending_case_to_where_it_came_from(asked_from, r
 
 @pytest.mark.parametrize("status", [RESOLVED, CLOSED])
 def test_customer_reply_on_a_finished_case_reopens_it_and_keeps_the_message(status):
+    """By email (on the web a Closed case offers Reopen Case instead of a reply)."""
     case = make_case(status)
-    services.case_reply(case=case, author=case.requester, body="It broke again.")
+    services.case_reply(
+        case=case, author=case.requester, body="It broke again.", source=MessageSource.EMAIL
+    )
     case.refresh_from_db()
     assert case.status == OPEN
     assert case.resolved_at is None
@@ -472,7 +497,9 @@ def test_reopen_goes_to_new_unassigned_when_the_original_engineer_left(status, d
     if how == "reopen":
         services.case_reopen(case=case, actor=case.requester)
     else:
-        services.case_reply(case=case, author=case.requester, body="Still broken.")
+        services.case_reply(
+            case=case, author=case.requester, body="Still broken.", source=MessageSource.EMAIL
+        )
 
     case.refresh_from_db()
     assert case.status == NEW
