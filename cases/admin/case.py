@@ -8,7 +8,6 @@ the same service as the portal.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -597,17 +596,47 @@ class CaseAdmin(CleanSearchMixin, NeverDeleteMixin, admin.ModelAdmin):
         messages.success(request, done)
         return redirect("admin:cases_case_change", case.pk)
 
+    # A refused button's typed text, kept for the case page the refusal redirects to.
+    REFUSED_SESSION_KEY = "cases_workbench_refused"
+
     def _workbench_refused(
         self, request, object_id: str, action: str, form, *, status: int
     ) -> HttpResponse:
-        """The case page again, showing the error and keeping what the engineer typed."""
-        as_get = copy.copy(request)
-        as_get.method = "GET"
-        as_get.POST = QueryDict()
-        response = self.change_view(
-            as_get, object_id, extra_context={"workbench_bound_forms": {action: form}}
-        )
-        response.status_code = status
+        """Back to the case page, which shows the error and keeps what the engineer typed
+        (files cannot be kept: the browser asks for them again)."""
+        request.session[self.REFUSED_SESSION_KEY] = {
+            "case": unquote(object_id),
+            "action": action,
+            "prefix": form.prefix,
+            "data": {
+                name: values
+                for name, values in request.POST.lists()
+                if name != "csrfmiddlewaretoken"
+            },
+            "status": status,
+        }
+        response = redirect("admin:cases_case_change", object_id)
+        response.status_code = 303  # See Other: the page is fetched with GET
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        refused = None
+        stash = request.session.get(self.REFUSED_SESSION_KEY)
+        if request.method == "GET" and stash and stash["case"] == unquote(object_id):
+            refused = request.session.pop(self.REFUSED_SESSION_KEY)
+            data = QueryDict(mutable=True)
+            for name, values in refused["data"].items():
+                data.setlist(name, values)
+            form = WORKBENCH_ACTIONS[refused["action"]].form_class(data, prefix=refused["prefix"])
+            form.is_valid()  # its errors, if it was refused for them
+            extra_context = {
+                **(extra_context or {}),
+                "workbench_bound_forms": {refused["action"]: form},
+            }
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if refused is not None:
+            # The page that says why the button was refused answers as the button did.
+            response.status_code = refused["status"]
         return response
 
     def attachment_view(

@@ -53,7 +53,11 @@ def press(client, case: Case, action: str, seen_status: str | None = None, **fie
     prefix = "reply" if action == "note" else action
     data = {f"{prefix}-{name}": value for name, value in fields.items()}
     data[f"{prefix}-seen_status"] = seen_status or case.status
-    return client.post(action_url(case, action), data)
+    response = client.post(action_url(case, action), data)
+    if response.status_code == 303:  # refused: the case page says why, with what was typed
+        assert response["Location"] == reverse("admin:cases_case_change", args=[case.pk])
+        response = client.get(response["Location"])
+    return response
 
 
 def messages_of(response) -> list[str]:
@@ -746,8 +750,14 @@ def test_internal_note_with_an_attachment_is_refused(engineer_client):
         action_url(case, "note"),
         {"reply-body": "Secret", "reply-attachments": SimpleUploadedFile("a.log", b"x\n")},
     )
-    assert response.status_code == 409
+    # The refusal sends the browser to the case page (no second run of the admin's
+    # view inside this request), which says why and keeps the typed text, once.
+    assert response.status_code == 303
+    page = engineer_client.get(response["Location"])
+    assert page.status_code == 409
+    assert "Secret</textarea>" in page.content.decode()
     assert not Message.objects.filter(case=case).exists()
+    assert engineer_client.get(response["Location"]).status_code == 200
 
 
 def test_empty_reply_and_reply_on_a_closed_case_are_refused(engineer_client):
