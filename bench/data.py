@@ -1,7 +1,7 @@
 """The benchmark's data set, built with bulk inserts (COPY on PostgreSQL).
 
-The standard scale is 200,000 cases from 2,000 customers in 200 organisations: one
-customer has 10,000 of them (one of those with a 50-message thread), every case has
+The standard scale is 200,000 cases from 2,000 customers in 200 organisations (one
+customer in ten may see their organisation's cases): one customer has 10,000 of them (one of those with a 50-message thread), every case has
 3 messages and its "opened" history entry, every status is represented, and 10,000
 cases are already due for the automatic close (half Pending Customer past 14 days,
 half Resolved past 7 days). `top_up()` grows the table with cases that are not due
@@ -175,7 +175,7 @@ def _people(scale: Scale, now: datetime) -> tuple[list[int], list[int], dict[int
         Membership,
         ["id", "user_id", "organisation_id", "can_view_organisation_cases", "created_at"],
         (
-            (membership_start + n, pk, org_start + n % scale.organisations, n == 0, now)
+            (membership_start + n, pk, org_start + n % scale.organisations, n % 10 == 0, now)
             for n, pk in enumerate(customer_ids)
         ),
     )

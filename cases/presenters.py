@@ -70,7 +70,7 @@ def case_rows(values: Iterable[dict], *, user, organisation: bool) -> list[CaseR
     allowed = customer_transitions_by_status(user)
     rows = []
     for case in values:
-        reference = f"{Case.REFERENCE_PREFIX}{case['id'] + Case.REFERENCE_OFFSET}"
+        reference = Case.reference_for(case["id"])
         status = case["status"]
         info = STATUS_INFO[status]
         is_pending = status == Status.PENDING_CUSTOMER

@@ -156,7 +156,12 @@ class Case(FSMModelMixin, UndeletableModel):
 
     @property
     def reference(self) -> str:
-        return f"{self.REFERENCE_PREFIX}{self.pk + self.REFERENCE_OFFSET}" if self.pk else ""
+        return self.reference_for(self.pk) if self.pk else ""
+
+    @classmethod
+    def reference_for(cls, pk: int) -> str:
+        """42 -> `CS-1042`."""
+        return f"{cls.REFERENCE_PREFIX}{pk + cls.REFERENCE_OFFSET}"
 
     @classmethod
     def pk_from_reference(cls, reference: str) -> int | None:
