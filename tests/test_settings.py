@@ -160,6 +160,23 @@ def test_production_environment_selects_postgres_redis_and_anymail(tmp_path):
 
 
 @pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        (None, "{'server_side_binding': True, 'prepare_threshold': 5}"),
+        ("false", "{}"),
+    ],
+)
+def test_postgresql_prepares_repeated_queries_unless_turned_off(tmp_path, setting, expected):
+    env = production_env()
+    if setting is not None:
+        env["DB_PREPARED_STATEMENTS"] = setting
+    script = "from django.conf import settings as s; print(s.DATABASES['default']['OPTIONS'])"
+    result = manage("shell", "--no-imports", "-c", script, env=env, var_dir=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == expected
+
+
+@pytest.mark.parametrize(
     ("proxies", "expected"),
     [
         ("", "('REMOTE_ADDR',) None True"),

@@ -113,6 +113,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;"
         ),
     }
+elif DATABASES["default"]["ENGINE"].endswith("postgresql") and env_bool(
+    "DB_PREPARED_STATEMENTS", True
+):
+    # Parameters bound by the server, and a query run 5 times on a connection prepared:
+    # PostgreSQL then skips planning it again, which cost as much as running most of
+    # the portal's queries. Off for a pooler that cannot keep prepared statements
+    # (PgBouncer before 1.21 in transaction mode).
+    DATABASES["default"]["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 5}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------------------
