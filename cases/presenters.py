@@ -68,6 +68,7 @@ def case_rows(values: Iterable[dict], *, user, organisation: bool) -> list[CaseR
     confirm_url = reverse("cases:confirm", kwargs={"reference": placeholder})
     # Every row is the user's as a customer: the state machine's answer per status.
     allowed = customer_transitions_by_status(user)
+    shown_in = timefmt.zone()
     rows = []
     for case in values:
         reference = Case.reference_for(case["id"])
@@ -86,8 +87,8 @@ def case_rows(values: Iterable[dict], *, user, organisation: bool) -> list[CaseR
                 priority_label=PRIORITY_LABELS[case["priority"]],
                 url=detail_url.replace(placeholder, reference),
                 mark_resolved_url=resolve_url.replace(placeholder, reference),
-                updated_iso=timefmt.iso(case["last_activity_at"]),
-                updated_display=timefmt.display(case["last_activity_at"]),
+                updated_iso=timefmt.iso(case["last_activity_at"], shown_in),
+                updated_display=timefmt.display(case["last_activity_at"], shown_in),
                 opened_by=_name(case["requester__full_name"], case["requester__email"])
                 if organisation and case["requester_id"] != user.pk
                 else "",
@@ -103,8 +104,8 @@ def case_rows(values: Iterable[dict], *, user, organisation: bool) -> list[CaseR
                 if is_pending
                 else "",
                 is_approval=is_pending and case["info_request_kind"] == InfoRequestKind.APPROVAL,
-                auto_close_iso=timefmt.iso(deadline),
-                auto_close_display=timefmt.display(deadline),
+                auto_close_iso=timefmt.iso(deadline, shown_in),
+                auto_close_display=timefmt.display(deadline, shown_in),
                 closed_note=closed_for_no_reply_text() if case["closed_for_no_reply"] else "",
             )
         )

@@ -102,15 +102,17 @@ def case_status_counts_for_customer(
 
 
 def case_get_for_customer(*, user, reference: str) -> Case | None:
-    """The case, if the customer may see it.
-
-    Without its related rows: a case page served from cache needs none of them, and
-    joining them cost more than the rest of such a visit.
-    """
+    """The case, if the customer may see it, with the people its page names."""
     pk = Case.pk_from_reference(reference)
     if pk is None:
         return None
-    return Case.objects.visible_to_customer(user).filter(pk=pk).order_by().first()
+    return (
+        Case.objects.visible_to_customer(user)
+        .filter(pk=pk)
+        .select_related("requester", "assignee")
+        .order_by()
+        .first()
+    )
 
 
 def case_public_thread(*, case: Case) -> QuerySet[Message]:

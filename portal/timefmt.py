@@ -16,6 +16,9 @@ DATETIME_FORMAT = "j M Y, H:i T"
 DATE_FORMAT = "j M Y"
 # Emails spell the month out: a deadline read in a mail client, away from the portal.
 LONG_DATETIME_FORMAT = "j F Y, H:i T"
+# The portal speaks English only: month abbreviations as DATETIME_FORMAT's "M" gives them.
+MONTH_ABBREVIATIONS = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun")
+MONTH_ABBREVIATIONS += ("Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def zone() -> dt.tzinfo:
@@ -23,13 +26,22 @@ def zone() -> dt.tzinfo:
     return timezone.get_current_timezone()
 
 
-def local(moment: dt.datetime) -> dt.datetime:
-    return timezone.localtime(moment, zone())
+def local(moment: dt.datetime, shown_in: dt.tzinfo | None = None) -> dt.datetime:
+    """`moment` in the zone times are shown in (pass `zone()` when formatting many)."""
+    return timezone.localtime(moment, shown_in or zone())
 
 
-def display(moment: dt.datetime | None) -> str:
-    """`28 Nov 2026, 14:05 UTC`."""
-    return dateformat.format(local(moment), DATETIME_FORMAT) if moment else ""
+def display(moment: dt.datetime | None, shown_in: dt.tzinfo | None = None) -> str:
+    """`28 Nov 2026, 14:05 UTC`: DATETIME_FORMAT, spelled out.
+
+    Lists show two times a row, and Django's format-string interpreter cost more than
+    the rest of a row; tests hold this to `dateformat.format(…, DATETIME_FORMAT)`.
+    """
+    if not moment:
+        return ""
+    shown = local(moment, shown_in)
+    month = MONTH_ABBREVIATIONS[shown.month]
+    return f"{shown.day} {month} {shown.year}, {shown:%H:%M} {shown.tzname()}"
 
 
 def display_long(moment: dt.datetime | None) -> str:
@@ -42,6 +54,6 @@ def display_date(moment: dt.datetime | None) -> str:
     return dateformat.format(local(moment), DATE_FORMAT) if moment else ""
 
 
-def iso(moment: dt.datetime | None) -> str:
+def iso(moment: dt.datetime | None, shown_in: dt.tzinfo | None = None) -> str:
     """For `<time datetime>`: ISO 8601 with offset, at most three fraction digits."""
-    return local(moment).isoformat(timespec="milliseconds") if moment else ""
+    return local(moment, shown_in).isoformat(timespec="milliseconds") if moment else ""
