@@ -125,6 +125,11 @@ class Case(FSMModelMixin, UndeletableModel):
                 name="case_req_status_activity",
             ),
             models.Index(fields=["organisation", "-last_activity_at"], name="case_org_activity"),
+            # The organisation's cases in My Cases: the tab counts from the index alone.
+            models.Index(
+                fields=["organisation", "status", "-last_activity_at"],
+                name="case_org_status_activity",
+            ),
             models.Index(fields=["status", "-last_activity_at"], name="case_status_activity"),
             # The admin's unfiltered case list: newest activity first, without a sort.
             models.Index(fields=["-last_activity_at", "-id"], name="case_activity"),

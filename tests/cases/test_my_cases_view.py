@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from cases.models import Status
-from tests.factories import CaseFactory, EngineerFactory, customer
+from tests.factories import CaseFactory, EngineerFactory, OrganisationFactory, customer
 
 pytestmark = pytest.mark.django_db
 
@@ -191,6 +191,23 @@ def test_organisation_view_for_members_allowed_to_see_it(client):
     response = client.get("/cases/", {"scope": "organisation"})
     assert set(listed_references(response)) == {mine.reference, colleagues.reference}
     assert f"Opened by {colleagues.requester}" in response.content.decode()
+
+
+def test_organisation_view_lists_the_organisations_cases_and_mine_stay_in_mine(client):
+    """A member who moved organisation: the organisation view is the new organisation's
+    cases; the cases they opened before are still theirs, under Cases I opened."""
+    me = customer(sees_organisation=True)
+    earlier = CaseFactory(requester=me)
+    new_organisation = OrganisationFactory()
+    me.membership.organisation = new_organisation
+    me.membership.save()
+    colleagues = CaseFactory(requester=customer(new_organisation))
+    client.force_login(me)
+
+    response = client.get("/cases/", {"scope": "organisation"})
+    assert listed_references(response) == [colleagues.reference]
+    assert listed_references(client.get("/cases/")) == [earlier.reference]
+    assert client.get(earlier.get_absolute_url()).status_code == 200
 
 
 def test_organisation_view_is_ignored_for_members_without_the_permission(client, me):
