@@ -143,7 +143,7 @@ def _people(scale: Scale, now: datetime) -> tuple[list[int], list[int], dict[int
         Organisation,
         ["id", "name", "created_at"],
         (
-            (org_start + n, f"Bench organisation {org_start + n}", now)
+            (org_start + n, f"Bench organisation {org_start + n:05d}", now)
             for n in range(scale.organisations)
         ),
     )

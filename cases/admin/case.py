@@ -32,7 +32,6 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.functional import cached_property
 
 from cases import exceptions, selectors, services
@@ -40,6 +39,7 @@ from cases.admin import forms as admin_forms
 from cases.attachments import attachment_file_response
 from cases.models import Attachment, Case, MessageSource, Notification, Status, can_work_cases
 from cases.text import CleanSearchMixin
+from portal import timefmt
 
 # --- Case list: filters and the paginator ---------------------------------------------
 
@@ -216,7 +216,7 @@ def _request_info(case: Case, engineer, data: dict) -> str:
     case = services.case_request_info(
         case=case, engineer=engineer, message=data["message"], kind=data["kind"]
     )
-    deadline = date_format(timezone.localtime(case.auto_close_at), "DATETIME_FORMAT")
+    deadline = timefmt.display(case.auto_close_at)
     return (
         f"{case.reference} is Pending Customer; the customer was emailed. "
         f"It closes on {deadline} without a reply."
@@ -319,7 +319,7 @@ class CaseAdmin(NeverDeleteMixin, admin.ModelAdmin):
         "priority",
         "status",
         "assignee",
-        "last_customer_activity_at",
+        "customer_activity",
         "auto_close",
     ]
     list_display_links = ["reference_link", "subject"]
@@ -417,12 +417,17 @@ class CaseAdmin(NeverDeleteMixin, admin.ModelAdmin):
     def customer(self, case: Case) -> str:
         return case.requester.email
 
+    # Times through portal.timefmt, as on the portal: the same text as the admin's
+    # DATETIME_FORMAT, without Django's format interpreter for every row.
+    @admin.display(description="Last customer activity", ordering="last_customer_activity_at")
+    def customer_activity(self, case: Case) -> str:
+        return timefmt.display(case.last_customer_activity_at) or "—"
+
     @admin.display(description="Closes automatically")
     def auto_close(self, case: Case) -> str:
         if case.auto_close_held_reason:
             return f"held: {case.auto_close_held_reason}"
-        deadline = case.auto_close_at
-        return date_format(timezone.localtime(deadline), "DATETIME_FORMAT") if deadline else "—"
+        return timefmt.display(case.auto_close_at) or "—"
 
     # -- bulk actions: each case through its service, refusals reported per case ----
 
