@@ -117,9 +117,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------------------
 
-# Shared by every web and worker process (password-reset counts, Mailgun tokens seen,
-# rendered case threads). Redis in production (CACHE_URL=redis://...); files under var/
-# on one machine otherwise.
+# Shared by every web and worker process (password-reset counts, Mailgun tokens seen).
+# Redis in production (CACHE_URL=redis://...); files under var/ on one machine otherwise.
 CACHE_URL = os.environ.get("CACHE_URL", "")
 if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
     CACHES = {
