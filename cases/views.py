@@ -154,7 +154,6 @@ def _detail_context(request: HttpRequest, case: Case, **forms) -> dict:
         "error_form": refused[0] if refused else None,
         "case": case,
         "info": case.status_info,
-        # Lazy: the template renders the thread from cache while it has not changed.
         "thread": selectors.case_public_thread(case=case),
         "question": selectors.case_open_question(case=case),
         "opened_by_colleague": case.requester_id != request.user.pk,

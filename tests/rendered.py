@@ -40,7 +40,11 @@ from cases.outbox import triggers
 from portal.request_guards import request_too_large, upload_request_max_bytes
 from tests.factories import EngineerFactory, customer
 
-TEMPLATES_DIR = Path(settings.BASE_DIR) / "templates"
+# Ours: the portal's (Jinja2) and the admin overrides (Django's engine), by template name.
+TEMPLATE_DIRS = [
+    Path(settings.BASE_DIR) / "templates",
+    Path(settings.BASE_DIR) / "cases" / "templates",
+]
 
 
 @dataclass(frozen=True)
@@ -65,10 +69,11 @@ class Catalogue:
         self.items.append(Rendered(name, kind, content))
 
     def unrendered_templates(self) -> set[str]:
-        """Our templates (under templates/) that nothing in the walk rendered."""
+        """Our templates (TEMPLATE_DIRS) that nothing in the walk rendered."""
         ours = {
-            path.relative_to(TEMPLATES_DIR).as_posix()
-            for path in TEMPLATES_DIR.rglob("*")
+            path.relative_to(folder).as_posix()
+            for folder in TEMPLATE_DIRS
+            for path in folder.rglob("*")
             if path.is_file()
         }
         return ours - self.templates

@@ -1,8 +1,8 @@
 """No page or email ever shows template syntax (a public contract, DESIGN.md).
 
-Django's `{# #}` comment ends at the end of its line: a multi-line one is printed as
-text. This renders every customer page, admin case page and email (tests/rendered.py)
-and looks for template syntax in what a person would see.
+In Django's templates (the admin's) a `{# #}` comment ends at the end of its line: a
+multi-line one is printed as text. This renders every customer page, admin case page
+and email (tests/rendered.py) and looks for template syntax in what a person would see.
 """
 
 import re

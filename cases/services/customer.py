@@ -258,7 +258,7 @@ def case_follow_up_by_email(
         from_status=Status.CLOSED,
         to_status=Status.CLOSED,
     )
-    # Its history changed: the case page (cached until the case is saved) shows it.
+    # Its history changed, and so its update time.
     previous.save(update_fields=["updated_at"])
     return case
 

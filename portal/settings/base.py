@@ -14,6 +14,7 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
+from jinja2 import ChainableUndefined, select_autoescape
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("PORTAL_VAR_DIR", BASE_DIR / "var"))
@@ -78,19 +79,35 @@ MIDDLEWARE = [
 ROOT_URLCONF = "portal.urls"
 WSGI_APPLICATION = "portal.wsgi.application"
 
+CONTEXT_PROCESSORS = [
+    "django.template.context_processors.request",
+    "django.template.context_processors.csp",
+    "django.contrib.auth.context_processors.auth",
+    "django.contrib.messages.context_processors.messages",
+]
 TEMPLATES = [
+    # The portal's pages and emails (templates/): Jinja2, for speed (portal/jinja2.py).
+    {
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": False,
+        "OPTIONS": {
+            "environment": "portal.jinja2.environment",
+            # Built into Django's engine: one CSRF token made per page, not one per use.
+            "context_processors": ["django.template.context_processors.csrf", *CONTEXT_PROCESSORS],
+            # Text emails (.txt) are never HTML-escaped, whatever block they come from.
+            "autoescape": select_autoescape(disabled_extensions=["txt"], default=True),
+            # As Django's templates: a missing value renders empty, in development too,
+            # and a file's last newline is kept.
+            "undefined": ChainableUndefined,
+            "keep_trailing_newline": True,
+        },
+    },
+    # The admin, with its overrides in cases/templates/admin/.
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
-        "OPTIONS": {
-            "context_processors": [
-                "django.template.context_processors.request",
-                "django.template.context_processors.csp",
-                "django.contrib.auth.context_processors.auth",
-                "django.contrib.messages.context_processors.messages",
-            ],
-        },
+        "OPTIONS": {"context_processors": CONTEXT_PROCESSORS},
     },
 ]
 
@@ -125,9 +142,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------------------
 
-# Shared by every web and worker process (password-reset counts, Mailgun tokens seen,
-# rendered case threads). Redis in production (CACHE_URL=redis://...); files under var/
-# on one machine otherwise.
+# Shared by every web and worker process (password-reset counts, Mailgun tokens seen).
+# Redis in production (CACHE_URL=redis://...); files under var/ on one machine otherwise.
 CACHE_URL = os.environ.get("CACHE_URL", "")
 if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
     CACHES = {

@@ -2,10 +2,22 @@
 starts a worker; the broker is `CELERY_BROKER_URL` (pyproject.toml: memory://)."""
 
 from .base import *  # noqa: F403
-from .base import DEVELOPMENT_SECRET_KEY, SECRET_KEY
+from .base import DEVELOPMENT_SECRET_KEY, SECRET_KEY, TEMPLATES
 
 SECRET_KEY = SECRET_KEY or DEVELOPMENT_SECRET_KEY
 # A fast hasher: factories set a password on every user they build.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # One cache per test process (the file cache would be shared by the xdist workers).
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Jinja2 templates send `template_rendered` as Django's do under test (response.templates).
+jinja_engine, *other_engines = TEMPLATES
+TEMPLATES = [
+    {
+        **jinja_engine,
+        "OPTIONS": {
+            **jinja_engine["OPTIONS"],
+            "environment": "tests.instrumented_jinja2.environment",
+        },
+    },
+    *other_engines,
+]

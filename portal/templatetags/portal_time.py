@@ -1,4 +1,5 @@
-"""Template filters for times: `{% load portal_time %}`, see portal.timefmt."""
+"""Template filters for times (portal.timefmt): Django's `{% load portal_time %}`, and
+the same filters in the Jinja2 environment (portal/jinja2.py)."""
 
 from django import template
 

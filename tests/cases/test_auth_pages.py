@@ -104,6 +104,10 @@ def test_password_reset_link_sets_a_new_password(
 
     form_page = client.get(link, follow=True)
     assert "Choose a new password" in form_page.content.decode()
+    # Django's rules come as (lazy) safe markup: a list, not its escaped source.
+    assert "<li>Your password must contain at least 8 characters.</li>" in (
+        form_page.content.decode()
+    )
     set_password_url = form_page.redirect_chain[-1][0]
     new = "a brand new passphrase 42"
     response = client.post(set_password_url, {"new_password1": new, "new_password2": new})

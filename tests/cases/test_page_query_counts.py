@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 
 
 def queries_for(client, path: str) -> int:
-    """Queries for the page rendered afresh (no fragment from the cache)."""
+    """Queries for the page rendered afresh (nothing from the cache)."""
     client.get(path)  # warm per-process caches (content types, templates)
     cache.clear()
     with CaptureQueriesContext(connection) as captured:
