@@ -111,6 +111,9 @@ TEMPLATES = [
     },
 ]
 
+# Form widgets in Jinja2 where Django has them so (portal/jinja2.py).
+FORM_RENDERER = "portal.jinja2.FormRenderer"
+
 # --- Database -------------------------------------------------------------------------
 
 DATABASES = {
