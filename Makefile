@@ -13,8 +13,6 @@ export PYTHONDONTWRITEBYTECODE := 1
 # The test database: the real PostgreSQL (pytest-django creates and drops test_portal).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
-# Integration tests of the cache on Redis (the rest of the suite caches in memory).
-TEST_CACHE_URL ?= redis://127.0.0.1:6379/12
 
 .PHONY: install run reset-demo test test-sqlite services browser vnu bench faults lint check-deploy clean
 
@@ -52,7 +50,7 @@ reset-demo: install
 
 ## test: the whole suite on PostgreSQL and Redis (started if they are down), browser included
 test: install services browser vnu
-	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) TEST_CACHE_URL=$(TEST_CACHE_URL) \
+	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
 		$(BIN)/pytest -n 2 --dist loadgroup
 
 ## test-sqlite: the suite on the embedded defaults (SQLite), no services needed
@@ -61,7 +59,7 @@ test-sqlite: install vnu
 
 ## faults: only the fault scenarios (real worker, beat and a private Redis on :6391)
 faults: install services
-	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) TEST_CACHE_URL=$(TEST_CACHE_URL) \
+	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
 		$(BIN)/pytest -p no:xdist -m faults tests/faults
 
 services:

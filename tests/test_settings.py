@@ -155,7 +155,7 @@ def test_production_environment_selects_postgres_redis_and_anymail(tmp_path):
         "anymail.backends.postmark.EmailBackend",
         "server-token",
         "False True True True",
-        "portal.cache.ForgivingRedisCache redis://redis.example.com:6379/1",
+        "django.core.cache.backends.redis.RedisCache redis://redis.example.com:6379/1",
     ]
 
 

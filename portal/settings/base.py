@@ -145,15 +145,17 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------------------
 
-# Shared by every web and worker process (password-reset counts, Mailgun tokens seen).
-# Redis in production (CACHE_URL=redis://...); files under var/ on one machine otherwise.
+# Shared by every web and worker process: password-reset counts and Mailgun tokens seen,
+# nothing a page needs (an outage refuses a Mailgun post, which Mailgun retries, and
+# skips the reset limit, with a warning). Redis in production (CACHE_URL=redis://...);
+# files under var/ on one machine otherwise.
 CACHE_URL = os.environ.get("CACHE_URL", "")
 if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
     CACHES = {
         "default": {
-            "BACKEND": "portal.cache.ForgivingRedisCache",
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": CACHE_URL,
-            # A hung Redis must slow a page down a little, not hold it.
+            # A hung Redis must slow a request down a little, not hold it.
             "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25},
         }
     }

@@ -14,6 +14,7 @@ from django.utils.formats import date_format
 
 from cases import selectors, services
 from cases.admin import LargeTablePaginator
+from cases.admin.case import CaseAdmin
 from cases.models import (
     Attachment,
     Case,
@@ -377,7 +378,7 @@ def test_case_list_query_count_does_not_grow_with_rows(
     with django_assert_max_num_queries(12):
         response = engineer_client.get(CHANGELIST)
     assert response.status_code == 200
-    assert len(response.context["cl"].result_list) == 50
+    assert len(response.context["cl"].result_list) == CaseAdmin.list_per_page
 
 
 def test_paginator_bounds_the_count_of_a_filtered_list(db):
