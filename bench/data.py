@@ -52,6 +52,37 @@ STATUS_WEIGHTS = {
     Status.CLOSED: 0.40,
 }
 
+# Subjects as customers write them: a symptom and where it happens. Engineers search
+# by pasting one, so the words are as common as in real support mail, not all alike.
+SYMPTOMS = [
+    "Kubernetes node NotReady after upgrade",
+    "Terraform state lock not released",
+    "Nightly backup job failed",
+    "Dashboard slow after upgrade",
+    "Cannot pull images from the registry",
+    "Certificate renewal failed",
+    "Database failover did not complete",
+    "Ingress returns 502 under load",
+    "Persistent volume stuck in Terminating",
+    "Alert storm from monitoring",
+    "API rate limit exceeded",
+    "SSO login loop",
+    "Question about our invoice",
+    "Please add a team member",
+    "VPN tunnel drops every hour",
+    "Disk pressure on worker nodes",
+    "DNS resolution fails intermittently",
+    "Helm release stuck in pending-upgrade",
+    "Snapshot restore very slow",
+    "Logs arrive hours late",
+]
+SYSTEMS = ["prod-eu", "prod-us", "staging", "dev", "analytics", "payments", "edge-ap", "ci"]
+
+
+def subject(rng: random.Random) -> str:
+    return f"{rng.choice(SYMPTOMS)} on {rng.choice(SYSTEMS)}-{rng.randrange(1, 500)}"
+
+
 BODY = (
     "Since the upgrade the dashboard takes a long time to load for our team and the "
     "export job times out after five minutes. Logs attached to the previous reply. "
@@ -266,7 +297,7 @@ def _case_row(
     created_at = last_activity - timedelta(days=rng.uniform(0, 30))
     return (
         pk,
-        f"Bench case {pk}: dashboard slow after upgrade",
+        subject(rng),
         BODY,
         rng.choice(Priority.values),
         spec.requester_id,

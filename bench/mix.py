@@ -138,8 +138,12 @@ def gather_people(
         .values_list("email", flat=True)[:50]
     )
     references = [Case.reference_for(pk) for pk in rng.sample(admin_case_ids, 50)]
-    # The start of one case's subject, as an engineer pastes it from an email.
-    subjects = [f"Bench case {pk}:" for pk in rng.sample(admin_case_ids, 50)]
+    # One case's subject, as an engineer pastes it from an email.
+    subjects = list(
+        Case.objects.filter(pk__in=rng.sample(admin_case_ids, 50)).values_list(
+            "subject", flat=True
+        )
+    )
     cookies, csrf = {}, {}
     for pk in customer_ids + engineer_ids:
         cookies[pk], csrf[pk] = sign_in(User.objects.get(pk=pk))
