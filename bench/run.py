@@ -7,10 +7,10 @@
    times the sweep again over a fresh 10,000 due cases.
 3. Counts SQL queries per page in-process (Django's test client), at 1,000,000 cases.
 4. Serves the portal with gunicorn (2 sync workers, production settings) on loopback
-   and drives it with wrk at 8 connections: first the floor (/accounts/ping/, the
-   cheapest page through the same middleware, session and user lookup), then the
-   multi-user mix of bench/mix.py (hundreds of customers and the engineers at once,
-   with replies among the reads).
+   and drives it with wrk at 8 connections through the multi-user mix of bench/mix.py
+   (hundreds of customers and the engineers at once, with replies among the reads),
+   which includes the floor: /accounts/ping/, the cheapest page through the same
+   middleware, session and user lookup.
 5. Reads the web workers' memory (RSS) after the load.
 
 Exits non-zero, naming them, when a target is missed. Only loopback is used and every
@@ -215,7 +215,6 @@ class Report:
     cases: int = 0
     messages: int = 0
     people: str = ""
-    floor: PageResult | None = None
     pages: list[PageResult] = field(default_factory=list)
     overall: dict = field(default_factory=dict)
     batches: list[BatchResult] = field(default_factory=list)
@@ -224,11 +223,7 @@ class Report:
     notes: list[str] = field(default_factory=list)
 
     def missed(self) -> list[str]:
-        pages = [
-            f"{page.name}: {', '.join(page.missed)}"
-            for page in [self.floor, *self.pages]
-            if page is not None and page.missed
-        ]
+        pages = [f"{page.name}: {', '.join(page.missed)}" for page in self.pages if page.missed]
         batches = [f"{batch.name}: {batch.target}" for batch in self.batches if batch.met is False]
         return pages + batches
 
@@ -493,9 +488,7 @@ def render(report: Report, args: argparse.Namespace) -> str:
         f"{'page':<34}{'req/s':>7}{'p50 ms':>8}{'p99 ms':>8}{'worker ms':>10}{'x floor':>8}"
         f"{'queries':>8}  {'target':<40}{'met':>6}",
     ]
-    for page in [report.floor, *report.pages]:
-        if page is None:
-            continue
+    for page in report.pages:
         share = f"{page.share_of_floor:.0%}" if page.share_of_floor is not None else ""
         met = yes_no(page.met)
         if page.missed:
@@ -606,6 +599,7 @@ def in_process_requests(dataset, people: mix.People) -> dict[str, tuple[int, str
     viewer = people.viewers[0]
     assert Case.objects.filter(requester_id=big).exclude(status=Status.CLOSED).exists()
     return {
+        mix.FLOOR: (big, "/accounts/ping/"),
         "my_cases_big": (big, "/cases/"),
         "my_cases": (small_customer, "/cases/"),
         "status_filter": (big, "/cases/?status=pending_customer"),
@@ -626,17 +620,7 @@ def run_http(args, wrk: str, env: dict, var_dir: Path, people: mix.People, repor
             status, body = get(args.port, "/cases/", people.cookies[pk])
             if status not in (200, 302):
                 raise SystemExit(f"/cases/ answered {status} over HTTP: {body[:300]!r}")
-        floor_plan = mix.write_plan(mix.floor_plan(people), var_dir / "floor.plan")
         mix_plan = mix.write_plan(mix.mix_plan(people), var_dir / "mix.plan")
-
-        step("Load: the floor, /accounts/ping/ for everyone in the mix")
-        figures, worker = load(args, wrk, server, floor_plan, access_log)
-        seconds = figures["duration_us"] / 1e6
-        floor = PageResult(mix.FLOOR, "floor: signed-in ping", "")
-        apply_load(floor, figures["pages"][mix.FLOOR], seconds, worker[mix.FLOOR])
-        floor.share_of_floor = 1.0
-        report.floor = floor
-
         step(
             f"Load: the mix, {len(people.customers)} customers and {len(people.engineers)} engineers"
         )
@@ -644,10 +628,11 @@ def run_http(args, wrk: str, env: dict, var_dir: Path, people: mix.People, repor
         seconds = figures["duration_us"] / 1e6
         for result in report.pages:
             page = figures["pages"].get(result.key)
-            if page is None:
-                continue
-            apply_load(result, page, seconds, worker.get(result.key, 0.0))
-            if result.worker_ms:
+            if page is not None:
+                apply_load(result, page, seconds, worker.get(result.key, 0.0))
+        floor = next(result for result in report.pages if result.key == mix.FLOOR)
+        for result in report.pages:
+            if result.worker_ms and floor.worker_ms:
                 result.share_of_floor = floor.worker_ms / result.worker_ms
         total_worker = sum(worker.get(page.key, 0) * page.share for page in mix.PAGES)
         report.overall = {
@@ -787,7 +772,6 @@ def main(argv: list[str] | None = None) -> int:
     out.write_text(
         json.dumps(
             {
-                "floor": asdict(report.floor) if report.floor else None,
                 "pages": [asdict(page) for page in report.pages],
                 "overall": report.overall,
                 "batches": [{**asdict(b), "per_second": b.per_second} for b in report.batches],

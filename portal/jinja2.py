@@ -11,15 +11,14 @@ Django's (`defaultfilters`, the `portal_time` library), and output is escaped as
 escapes it (`&#x27;`, `&quot;`, where Jinja2 alone writes `&#39;`, `&#34;`).
 """
 
-import html
-
 from django.forms import renderers
 from django.template import TemplateDoesNotExist, defaultfilters
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.functional import Promise
-from django.utils.safestring import SafeString
 from jinja2 import Environment, pass_eval_context
+from markupsafe import Markup
+from markupsafe import escape as markup_escape
 
 from portal.templatetags import portal_time
 
@@ -32,13 +31,19 @@ def url(viewname: str, *args, **kwargs) -> str:
 
 @pass_eval_context
 def escape_as_django(eval_ctx, value):
-    """django.utils.html.conditional_escape(), less the lazy-text wrapper of its escape(),
-    which took a third of the rendering time."""
+    """django.utils.html.conditional_escape()'s output, through markupsafe's C escape
+    (Django's own, behind its lazy-text wrapper, took a third of the rendering time)."""
     if not eval_ctx.autoescape:
         return value
     if isinstance(value, Promise):  # lazy text, maybe safe (password help)
         value = str(value)
-    return value if hasattr(value, "__html__") else SafeString(html.escape(str(value)))
+    if hasattr(value, "__html__"):
+        return value
+    escaped = markup_escape(value)
+    if "&#3" in escaped:  # markupsafe's quotes, spelled as Django spells them
+        django_quotes = str(escaped).replace("&#39;", "&#x27;").replace("&#34;", "&quot;")
+        escaped = Markup(django_quotes)  # noqa: S704 - escaped just above
+    return escaped
 
 
 def environment(**options) -> Environment:
