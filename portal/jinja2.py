@@ -6,9 +6,11 @@ same output; median, in process). The admin, with its overrides in
 `cases/templates/admin/`, stays on Django's templates.
 
 The rule: templates reuse Django's own code, never new helpers, so that pages and emails
-read exactly as before: `url()` is `reverse()`, `static()` is Django's, the filters are
-Django's (`defaultfilters`, the `portal_time` library), and output is escaped as Django
-escapes it (`&#x27;`, `&quot;`, where Jinja2 alone writes `&#39;`, `&#34;`).
+read as before: `url()` is `reverse()`, `static()` is Django's, the filters are Django's
+(`defaultfilters`, the `portal_time` library). Output is escaped by Jinja2's own
+(markupsafe, in C): the same characters as Django escapes, with quotes written `&#39;`
+and `&#34;` where Django writes `&#x27;` and `&quot;`; Django's escaping through a
+finalize hook cost a third of the rendering time.
 """
 
 from django.forms import renderers
@@ -16,9 +18,7 @@ from django.template import TemplateDoesNotExist, defaultfilters
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.functional import Promise
-from jinja2 import Environment, pass_eval_context
-from markupsafe import Markup
-from markupsafe import escape as markup_escape
+from jinja2 import Environment
 
 from portal.templatetags import portal_time
 
@@ -29,26 +29,15 @@ def url(viewname: str, *args, **kwargs) -> str:
     return reverse(viewname, args=args, kwargs=kwargs)
 
 
-@pass_eval_context
-def escape_as_django(eval_ctx, value):
-    """django.utils.html.conditional_escape()'s output, through markupsafe's C escape
-    (Django's own, behind its lazy-text wrapper, took a third of the rendering time)."""
-    if not eval_ctx.autoescape:
-        return value
-    if isinstance(value, Promise):  # lazy text, maybe safe (password help)
-        value = str(value)
-    if hasattr(value, "__html__"):
-        return value
-    escaped = markup_escape(value)
-    if "&#3" in escaped:  # markupsafe's quotes, spelled as Django spells them
-        django_quotes = str(escaped).replace("&#39;", "&#x27;").replace("&#34;", "&quot;")
-        escaped = Markup(django_quotes)  # noqa: S704 - escaped just above
-    return escaped
+def resolve_lazy_text(value):
+    """Lazy text (e.g. the password rules, HTML marked safe) as the text it stands for,
+    so that Jinja2 sees whether it is safe; everything else as it is."""
+    return str(value) if isinstance(value, Promise) else value
 
 
 def environment(**options) -> Environment:
     # autoescape is among `options`: on, except for text emails (settings.TEMPLATES).
-    env = Environment(finalize=escape_as_django, **options)  # noqa: S701
+    env = Environment(finalize=resolve_lazy_text, **options)  # noqa: S701
     env.globals.update(static=static, url=url)
     env.filters.update({name: defaultfilters.register.filters[name] for name in DJANGO_FILTERS})
     env.filters.update(portal_time.register.filters)

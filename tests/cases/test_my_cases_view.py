@@ -225,7 +225,7 @@ def test_subject_with_markup_is_shown_as_text(client, me):
     content = client.get("/cases/").content.decode()
 
     assert "<script>alert" not in content
-    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in content
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in content
 
 
 def test_query_count_does_not_grow_with_rows(client, me, settings, django_assert_max_num_queries):

@@ -91,7 +91,7 @@ def test_nobody_but_the_customer_reaches_a_case(
 def test_the_customer_does_see_their_case(client, customer, victim_case, victim_attachment):
     """The sweep's 404s are meaningful: the same paths work for the case's customer."""
     client.force_login(customer)
-    assert b"Victim&#x27;s secret subject" in client.get(victim_case.get_absolute_url()).content
+    assert b"Victim&#39;s secret subject" in client.get(victim_case.get_absolute_url()).content
     download = client.get(f"{victim_case.get_absolute_url()}attachments/{victim_attachment.pk}/")
     assert download.status_code == 200
     assert b"".join(download.streaming_content) == b"victim private log line"
