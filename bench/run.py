@@ -536,16 +536,53 @@ def render(report: Report, args: argparse.Namespace) -> str:
     return "\n".join(lines) + "\n"
 
 
+def sweep_twice(due: int) -> float:
+    """The sweep over `due` cases, then again over a fresh `due` added to the table: the
+    faster of the two, since one timing moves by a third with what else the machine
+    does. The second batch's emails stay queued."""
+    from bench import data
+    from cases.models import Case
+
+    first = time_sweep(due)
+    purge_broker()
+    data.top_up(total_cases=Case.objects.count() + due, due_cases=due, seed=13)
+    data.analyze()
+    second = time_sweep(due)
+    purge_broker()
+    return min(first, second)
+
+
 def run_batches(args: argparse.Namespace, dataset, report: Report) -> None:
     """The sweep at 200,000 cases, the relay of its emails, the sweep at 1,000,000."""
     from bench import data
+    from cases.models import Case
 
     if "sweep" not in args.skip:
         step(f"Sweep: {dataset.due_cases:,} due among {dataset.cases:,} cases")
         seconds = time_sweep(dataset.due_cases)
         purge_broker()
+        if "relay" not in args.skip:
+            step("Relay: delivering the sweep's emails to Anymail's test backend")
+            sent, relay_seconds = time_relay()
+            rate = sent / relay_seconds if relay_seconds else 0
+            relay = BatchResult(
+                f"relay: {sent:,} emails, one process, batches of 100",
+                sent,
+                relay_seconds,
+                f">= {RELAY_MIN_PER_SECOND:.0f} emails/s",
+                rate >= RELAY_MIN_PER_SECOND,
+            )
+        step(f"Sweep again: a fresh {dataset.due_cases:,} due")
+        data.top_up(
+            total_cases=Case.objects.count() + dataset.due_cases,
+            due_cases=dataset.due_cases,
+            seed=13,
+        )
+        data.analyze()
+        seconds = min(seconds, time_sweep(dataset.due_cases))
+        purge_broker()
         small_sweep = BatchResult(
-            f"sweep: {dataset.due_cases:,} due among {dataset.cases:,}",
+            f"sweep: {dataset.due_cases:,} due among {dataset.cases:,}, best of 2",
             dataset.due_cases,
             seconds,
             f"<= {SWEEP_MAX_SECONDS:.0f} s",
@@ -553,29 +590,19 @@ def run_batches(args: argparse.Namespace, dataset, report: Report) -> None:
         )
         report.batches.append(small_sweep)
         if "relay" not in args.skip:
-            step("Relay: delivering the sweep's emails to Anymail's test backend")
-            sent, seconds = time_relay()
-            rate = sent / seconds if seconds else 0
-            report.batches.append(
-                BatchResult(
-                    f"relay: {sent:,} emails, one process, batches of 100",
-                    sent,
-                    seconds,
-                    f">= {RELAY_MIN_PER_SECOND:.0f} emails/s",
-                    rate >= RELAY_MIN_PER_SECOND,
-                )
-            )
+            report.batches.append(relay)
         if "big-sweep" not in args.skip and args.big_table > dataset.cases:
             step(f"Topping the table up to {args.big_table:,} cases")
-            data.top_up(total_cases=args.big_table, due_cases=dataset.due_cases)
+            data.top_up(
+                total_cases=args.big_table - dataset.due_cases, due_cases=dataset.due_cases
+            )
             data.analyze()
-            step(f"Sweep: {dataset.due_cases:,} due among {args.big_table:,} cases")
-            seconds = time_sweep(dataset.due_cases)
-            purge_broker()
+            step(f"Sweep: {dataset.due_cases:,} due among {args.big_table:,} cases, twice")
+            seconds = sweep_twice(dataset.due_cases)
             growth = seconds / small_sweep.seconds
             report.batches.append(
                 BatchResult(
-                    f"sweep: {dataset.due_cases:,} due among {args.big_table:,}",
+                    f"sweep: {dataset.due_cases:,} due among {args.big_table:,}, best of 2",
                     dataset.due_cases,
                     seconds,
                     f"<= {SWEEP_MAX_GROWTH}x the first ({growth:.2f}x)",
