@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.db.models import Case as DbCase
-from django.db.models import Count, Prefetch, Q, QuerySet, Value, When
+from django.db.models import (
+    Count,
+    Exists,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+    prefetch_related_objects,
+)
 from django.db.models.functions import TruncMonth
 
 from cases.policy import pending_customer_timeout, resolved_timeout
@@ -118,14 +128,23 @@ def case_get_for_customer(*, user, reference: str) -> Case | None:
     )
 
 
-def case_public_thread(*, case: Case) -> QuerySet[Message]:
-    """The thread a customer sees: never internal notes."""
-    return (
+def case_public_thread(*, case: Case) -> list[Message]:
+    """The thread a customer sees: never internal notes.
+
+    Each message says whether it `has_attachments`; only those have their attachments
+    loaded (one query, and none for the many threads without a file).
+    """
+    messages = list(
         case.messages.filter(is_internal=False)
         .select_related("author")
-        .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("id")))
+        .annotate(has_attachments=Exists(Attachment.objects.filter(message=OuterRef("pk"))))
         .order_by("created_at", "id")
     )
+    prefetch_related_objects(
+        [message for message in messages if message.has_attachments],
+        Prefetch("attachments", queryset=Attachment.objects.order_by("id")),
+    )
+    return messages
 
 
 def case_open_question(*, case: Case) -> Message | None:

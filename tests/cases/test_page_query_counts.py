@@ -61,3 +61,35 @@ def test_one_case_queries_do_not_grow_with_messages(client):
     large = queries_for(client, long.get_absolute_url())
 
     assert small == large <= 10
+
+
+def test_attachments_cost_one_query_only_when_the_thread_has_some(client, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from cases.models import Attachment
+
+    settings.MEDIA_ROOT = tmp_path
+    bare, with_files = CaseFactory(open=True), CaseFactory(open=True)
+    for case in (bare, with_files):
+        for _ in range(4):
+            MessageFactory(case=case, author=case.requester)
+    for number, message in enumerate(with_files.messages.order_by("pk")[:3]):
+        for copy in range(number + 1):
+            name = f"log-{number}-{copy}.txt"
+            Attachment.objects.create(
+                message=message,
+                file=SimpleUploadedFile(name, b"line\n"),
+                filename=name,
+                content_type="text/plain",
+                size=5,
+            )
+
+    client.force_login(bare.requester)
+    without = queries_for(client, bare.get_absolute_url())
+    client.force_login(with_files.requester)
+    with_attachments = queries_for(client, with_files.get_absolute_url())
+    page = client.get(with_files.get_absolute_url()).content.decode()
+
+    assert with_attachments == without + 1
+    assert page.count('aria-label="Attachments"') == 3
+    assert all(f"log-{n}-{c}.txt" in page for n in range(3) for c in range(n + 1))
