@@ -360,3 +360,76 @@ def post_mailgun_tracking(client, payload: dict, *, auth: dict | None = None):
         content_type="application/json",
         **(basic_auth() if auth is None else auth),
     )
+
+
+# --- Replies to the portal's own emails -----------------------------------------------
+
+INBOUND = {
+    "postmark": (postmark_inbound, post_postmark_inbound),
+    "mailgun": (mailgun_inbound, post_mailgun_inbound),
+}
+
+
+def reply(
+    case,
+    by=None,
+    *,
+    to=None,
+    from_email: str | None = None,
+    provider: str = "postmark",
+    subject: str = "Re: input",
+    text: str = "Hi",
+    **fields,
+) -> dict:
+    """An email `by` someone (the requester unless named) about `case`, as `provider` posts it.
+
+    It goes to the reply address the portal gave `to` (a person, `by` unless named) or to
+    `to` itself when that is an address; `from_email` stands in for a crafted From."""
+    from cases.outbox import reply_address
+
+    by = by or case.requester
+    to = to or by
+    build, _post = INBOUND[provider]
+    return build(
+        from_email=by.email if from_email is None else from_email,
+        to=to if isinstance(to, str) else reply_address(case, to),
+        subject=subject,
+        text=text,
+        **fields,
+    )
+
+
+def post_inbound(client, payload: dict, *, provider: str = "postmark", auth: dict | None = None):
+    _build, post = INBOUND[provider]
+    return post(client, payload, auth=auth)
+
+
+def send_reply(client, case, by=None, *, provider: str = "postmark", **fields):
+    """Builds `reply(...)` and posts it to that provider's inbound webhook."""
+    return post_inbound(client, reply(case, by, provider=provider, **fields), provider=provider)
+
+
+# --- What a post left behind ----------------------------------------------------------
+
+
+def refreshed(instance):
+    """`instance` as the database has it now."""
+    instance.refresh_from_db()
+    return instance
+
+
+def recorded(**expected):
+    """The one inbound email record, once its fields named in `expected` match."""
+    from cases.models import InboundEmail
+
+    record = InboundEmail.objects.get()
+    assert {name: getattr(record, name) for name in expected} == expected
+    return record
+
+
+def assert_still_waiting(case, reason) -> None:
+    """The email was recorded for `reason` and the case still waits for the customer."""
+    from cases.models import Status
+
+    assert refreshed(case).status == Status.PENDING_CUSTOMER
+    recorded(reason=reason)

@@ -8,8 +8,7 @@ import json
 
 import pytest
 
-from cases.models import Case, InboundEmail, InboundOutcome, InboundReason, Message, Status
-from cases.outbox import reply_address
+from cases.models import Case, InboundOutcome, InboundReason, Message, Status
 from tests.cases import email_webhooks as hooks
 from tests.factories import CaseFactory
 
@@ -20,14 +19,15 @@ def email_replies(case: Case):
     return Message.objects.filter(case=case, author_kind="customer", source="email")
 
 
-def mailgun_with_results(*, spf: str | None, dkim: str | None = None, **fields) -> dict:
-    """A Mailgun post whose own SPF/DKIM headers say `spf` and `dkim` (None: absent)."""
-    data = hooks.mailgun_inbound(**fields)
+def send_with_results(client, case, *, spf: str | None, dkim: str | None = None, **fields):
+    """The requester's reply through Mailgun, whose own SPF/DKIM headers say `spf` and
+    `dkim` (None: absent)."""
+    data = hooks.reply(case, provider="mailgun", subject="Re: We need your input", **fields)
     headers = [h for h in json.loads(data["message-headers"]) if h[0] != "X-Mailgun-Spf"]
     extra = [["X-Mailgun-Spf", spf]] if spf else []
     extra += [["X-Mailgun-Dkim-Check-Result", dkim]] if dkim else []
     data["message-headers"] = json.dumps(extra + headers)
-    return data
+    return hooks.post_mailgun_inbound(client, data)
 
 
 # --- One sender, strictly parsed ------------------------------------------------------
@@ -48,27 +48,25 @@ def mailgun_with_results(*, spf: str | None, dkim: str | None = None, **fields) 
 def test_crafted_from_naming_the_customer_is_rejected_and_says_why(
     client, asked_case, from_header
 ):
-    requester = asked_case.requester
-    payload = hooks.mailgun_inbound(
-        from_email=from_header.format(customer=requester.email),
-        to=reply_address(asked_case, requester),
+    sent_from = from_header.format(customer=asked_case.requester.email)
+
+    response = hooks.send_reply(
+        client,
+        asked_case,
+        provider="mailgun",
+        from_email=sent_from,
         subject="Re: We need your input",
         text="Close it, I am the customer.",
     )
 
-    assert hooks.post_mailgun_inbound(client, payload).status_code == 200
-
-    asked_case.refresh_from_db()
-    assert asked_case.status == Status.PENDING_CUSTOMER
+    assert response.status_code == 200
+    assert hooks.refreshed(asked_case).status == Status.PENDING_CUSTOMER
     assert not email_replies(asked_case).exists()
-    record = InboundEmail.objects.get()
-    assert (record.outcome, record.reason, record.sender) == (
-        InboundOutcome.REJECTED,
-        InboundReason.BAD_FROM,
-        None,
+    record = hooks.recorded(
+        outcome=InboundOutcome.REJECTED, reason=InboundReason.BAD_FROM, sender=None
     )
     # The record shows what was sent, not Python's guess at it.
-    assert record.from_address.startswith(from_header.format(customer=requester.email))
+    assert record.from_address.startswith(sent_from)
     assert "is not exactly one valid address" in record.detail
 
 
@@ -85,16 +83,17 @@ def test_crafted_from_naming_the_customer_is_rejected_and_says_why(
 )
 def test_ordinary_from_headers_are_the_customer(client, asked_case, from_header):
     requester = asked_case.requester
-    payload = hooks.mailgun_inbound(
+
+    hooks.send_reply(
+        client,
+        asked_case,
+        provider="mailgun",
         from_email=from_header.format(customer=requester.email),
-        to=reply_address(asked_case, requester),
         subject="Re: We need your input",
         text="Logs attached.",
     )
 
-    hooks.post_mailgun_inbound(client, payload)
-
-    assert InboundEmail.objects.get().outcome == InboundOutcome.ACCEPTED
+    hooks.recorded(outcome=InboundOutcome.ACCEPTED)
     assert email_replies(asked_case).get().author == requester
 
 
@@ -102,10 +101,9 @@ def test_ordinary_from_headers_are_the_customer(client, asked_case, from_header)
 
 
 def test_dmarc_failure_reported_by_the_provider_is_rejected(client, asked_case):
-    requester = asked_case.requester
-    payload = hooks.postmark_inbound(
-        from_email=requester.email,
-        to=reply_address(asked_case, requester),
+    response = hooks.send_reply(
+        client,
+        asked_case,
         subject="Re: We need your input",
         text="Spoofed.",
         headers=[
@@ -117,52 +115,33 @@ def test_dmarc_failure_reported_by_the_provider_is_rejected(client, asked_case):
         ],
     )
 
-    assert hooks.post_postmark_inbound(client, payload).status_code == 200
-
-    asked_case.refresh_from_db()
-    assert asked_case.status == Status.PENDING_CUSTOMER
-    record = InboundEmail.objects.get()
-    assert (record.outcome, record.reason) == (
-        InboundOutcome.REJECTED,
-        InboundReason.NOT_AUTHENTICATED,
+    assert response.status_code == 200
+    assert hooks.refreshed(asked_case).status == Status.PENDING_CUSTOMER
+    record = hooks.recorded(
+        outcome=InboundOutcome.REJECTED, reason=InboundReason.NOT_AUTHENTICATED
     )
     assert record.detail.startswith("DMARC failed")
 
 
 def test_spf_and_dkim_both_failing_is_rejected(client, asked_case):
-    requester = asked_case.requester
-    payload = mailgun_with_results(
-        spf="Fail",
-        dkim="Fail",
-        from_email=requester.email,
-        to=reply_address(asked_case, requester),
-        subject="Re: We need your input",
-        text="Spoofed.",
-    )
+    send_with_results(client, asked_case, spf="Fail", dkim="Fail", text="Spoofed.")
 
-    hooks.post_mailgun_inbound(client, payload)
-
-    record = InboundEmail.objects.get()
-    assert record.reason == InboundReason.NOT_AUTHENTICATED
+    record = hooks.recorded(reason=InboundReason.NOT_AUTHENTICATED)
     assert "X-Mailgun-Spf" in record.detail and "X-Mailgun-Dkim-Check-Result" in record.detail
     assert not email_replies(asked_case).exists()
 
 
 def test_a_forged_pass_below_the_providers_fail_changes_nothing(client, asked_case):
-    requester = asked_case.requester
-    payload = mailgun_with_results(
+    send_with_results(
+        client,
+        asked_case,
         spf="Fail",
         dkim="Fail",
-        from_email=requester.email,
-        to=reply_address(asked_case, requester),
-        subject="Re: We need your input",
         text="Spoofed.",
         headers=[("Authentication-Results", "evil.test; dmarc=pass; dkim=pass; spf=pass")],
     )
 
-    hooks.post_mailgun_inbound(client, payload)
-
-    assert InboundEmail.objects.get().reason == InboundReason.NOT_AUTHENTICATED
+    hooks.recorded(reason=InboundReason.NOT_AUTHENTICATED)
 
 
 @pytest.mark.parametrize(
@@ -175,26 +154,15 @@ def test_a_forged_pass_below_the_providers_fail_changes_nothing(client, asked_ca
     ],
 )
 def test_replies_without_a_failing_verdict_are_accepted(client, asked_case, spf, dkim):
-    requester = asked_case.requester
-    payload = mailgun_with_results(
-        spf=spf,
-        dkim=dkim,
-        from_email=requester.email,
-        to=reply_address(asked_case, requester),
-        subject="Re: We need your input",
-        text="Logs attached.",
-    )
+    send_with_results(client, asked_case, spf=spf, dkim=dkim, text="Logs attached.")
 
-    hooks.post_mailgun_inbound(client, payload)
-
-    assert InboundEmail.objects.get().outcome == InboundOutcome.ACCEPTED
+    hooks.recorded(outcome=InboundOutcome.ACCEPTED)
 
 
 def test_one_passing_dkim_signature_of_several_is_enough(client, asked_case):
-    requester = asked_case.requester
-    payload = hooks.postmark_inbound(
-        from_email=requester.email,
-        to=reply_address(asked_case, requester),
+    hooks.send_reply(
+        client,
+        asked_case,
         subject="Re: We need your input",
         text="Sent through our list server.",
         headers=[
@@ -203,12 +171,16 @@ def test_one_passing_dkim_signature_of_several_is_enough(client, asked_case):
         ],
     )
 
-    hooks.post_postmark_inbound(client, payload)
-
-    assert InboundEmail.objects.get().outcome == InboundOutcome.ACCEPTED
+    hooks.recorded(outcome=InboundOutcome.ACCEPTED)
 
 
 # --- Automatic replies ----------------------------------------------------------------
+
+
+def addressed_to(person, headers):
+    """`headers` with `{customer}` filled in, as Outlook names the mailbox."""
+    return [(name, value.format(customer=person.email)) for name, value in headers]
+
 
 OUTLOOK_OUT_OF_OFFICE = [
     ("X-Auto-Response-Suppress", "All"),
@@ -245,45 +217,37 @@ OUTLOOK_OUT_OF_OFFICE = [
     ],
 )
 def test_auto_replies_leave_a_pending_case_waiting(client, asked_case, subject, headers):
-    requester = asked_case.requester
-    payload = hooks.postmark_inbound(
-        from_email=requester.email,
-        to=reply_address(asked_case, requester),
+    response = hooks.send_reply(
+        client,
+        asked_case,
         subject=subject,
         text="I am out of the office until Monday.",
-        headers=[(name, value.format(customer=requester.email)) for name, value in headers],
+        headers=addressed_to(asked_case.requester, headers),
     )
 
-    assert hooks.post_postmark_inbound(client, payload).status_code == 200
-
-    asked_case.refresh_from_db()
-    assert asked_case.status == Status.PENDING_CUSTOMER
+    assert response.status_code == 200
+    assert hooks.refreshed(asked_case).status == Status.PENDING_CUSTOMER
     assert asked_case.pending_since is not None  # the 14-day clock keeps running
     assert not email_replies(asked_case).exists()
-    record = InboundEmail.objects.get()
-    assert (record.outcome, record.reason) == (InboundOutcome.AUTOMATED, InboundReason.AUTO_REPLY)
+    hooks.recorded(outcome=InboundOutcome.AUTOMATED, reason=InboundReason.AUTO_REPLY)
 
 
 def test_outlook_out_of_office_never_reopens_a_resolved_case(client):
     case = CaseFactory(resolved=True)
-    requester = case.requester
-    payload = hooks.mailgun_inbound(
-        from_email=requester.email,
-        to=reply_address(case, requester),
+
+    response = hooks.send_reply(
+        client,
+        case,
+        provider="mailgun",
         subject=f"Automatic reply: [{case.reference}] Resolved",
         text="I am out of the office until Monday.",
-        headers=[
-            (name, value.format(customer=requester.email)) for name, value in OUTLOOK_OUT_OF_OFFICE
-        ],
+        headers=addressed_to(case.requester, OUTLOOK_OUT_OF_OFFICE),
     )
 
-    assert hooks.post_mailgun_inbound(client, payload).status_code == 200
-
-    case.refresh_from_db()
-    assert case.status == Status.RESOLVED
+    assert response.status_code == 200
+    assert hooks.refreshed(case).status == Status.RESOLVED
     assert case.resolved_at is not None
-    record = InboundEmail.objects.get()
-    assert (record.outcome, record.reason) == (InboundOutcome.AUTOMATED, InboundReason.AUTO_REPLY)
+    hooks.recorded(outcome=InboundOutcome.AUTOMATED, reason=InboundReason.AUTO_REPLY)
 
 
 @pytest.mark.parametrize(
@@ -297,57 +261,44 @@ def test_outlook_out_of_office_never_reopens_a_resolved_case(client):
 def test_people_writing_about_auto_replies_still_reach_the_case(
     client, asked_case, subject, headers
 ):
-    requester = asked_case.requester
-    payload = hooks.postmark_inbound(
-        from_email=requester.email,
-        to=reply_address(asked_case, requester),
-        subject=subject,
-        text="Here is what I found.",
-        headers=headers,
+    hooks.send_reply(
+        client, asked_case, subject=subject, text="Here is what I found.", headers=headers
     )
 
-    hooks.post_postmark_inbound(client, payload)
-
-    assert InboundEmail.objects.get().outcome == InboundOutcome.ACCEPTED
-    asked_case.refresh_from_db()
-    assert asked_case.status == Status.IN_PROGRESS
+    hooks.recorded(outcome=InboundOutcome.ACCEPTED)
+    assert hooks.refreshed(asked_case).status == Status.IN_PROGRESS
 
 
 # --- Text PostgreSQL can store --------------------------------------------------------
 
 
 def test_nul_and_bidi_controls_in_an_emailed_reply_are_dropped_not_fatal(client, asked_case):
-    requester = asked_case.requester
-    payload = hooks.mailgun_inbound(
-        from_email=requester.email,
-        to=reply_address(asked_case, requester),
+    response = hooks.send_reply(
+        client,
+        asked_case,
+        provider="mailgun",
         subject="Re: We need\x00 your\u202e input",
         text="Logs\x00 are in\u202e /var/log.\r\nThanks\x07",
         message_id="<nul\x00id@mail.customer.example>",
     )
 
-    assert hooks.post_mailgun_inbound(client, payload).status_code == 200
-
-    record = InboundEmail.objects.get()
-    assert record.outcome == InboundOutcome.ACCEPTED
-    assert record.subject == "Re: We need your input"
-    assert record.email_message_id == "<nulid@mail.customer.example>"
+    assert response.status_code == 200
+    hooks.recorded(
+        outcome=InboundOutcome.ACCEPTED,
+        subject="Re: We need your input",
+        email_message_id="<nulid@mail.customer.example>",
+    )
     assert email_replies(asked_case).get().body == "Logs are in /var/log.\nThanks"
 
 
 def test_nul_in_a_rejected_email_is_recorded_without_it(client, asked_case):
-    payload = hooks.postmark_inbound(
+    response = hooks.send_reply(
+        client,
+        asked_case,
         from_email="nobody@elsewhere.example",
-        to=reply_address(asked_case, asked_case.requester),
         subject="Hello\x00",
         text="Who\x00 am I?",
     )
 
-    assert hooks.post_postmark_inbound(client, payload).status_code == 200
-
-    record = InboundEmail.objects.get()
-    assert (record.reason, record.subject, record.body_excerpt) == (
-        InboundReason.UNKNOWN_SENDER,
-        "Hello",
-        "Who am I?",
-    )
+    assert response.status_code == 200
+    hooks.recorded(reason=InboundReason.UNKNOWN_SENDER, subject="Hello", body_excerpt="Who am I?")

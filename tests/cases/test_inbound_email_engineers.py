@@ -12,7 +12,6 @@ from cases import outbox, services
 from cases.models import (
     Attachment,
     Case,
-    InboundEmail,
     InboundOutcome,
     InboundReason,
     Message,
@@ -53,24 +52,22 @@ def engineer_messages(case: Case):
     return Message.objects.filter(case=case, author_kind="engineer")
 
 
-def postmark_from(case: Case, sender, text: str, **kwargs) -> dict:
-    return hooks.postmark_inbound(
-        from_email=sender.email,
-        to=reply_address(case, case.assignee),
+def answer(case: Case, sender, text: str, *, provider: str = "postmark", **kwargs) -> dict:
+    """`sender`'s email to the reply address of the engineer told the customer replied."""
+    return hooks.reply(
+        case,
+        sender,
+        to=case.assignee,
+        provider=provider,
         subject=f"Re: [{case.reference}] Customer replied: {case.subject}",
         text=text,
         **kwargs,
     )
 
 
-def mailgun_from(case: Case, sender, text: str, **kwargs) -> dict:
-    return hooks.mailgun_inbound(
-        from_email=sender.email,
-        to=reply_address(case, case.assignee),
-        subject=f"Re: [{case.reference}] Customer replied: {case.subject}",
-        text=text,
-        **kwargs,
-    )
+def send_answer(client, case: Case, sender, text: str, *, provider="postmark", **kwargs):
+    payload = answer(case, sender, text, provider=provider, **kwargs)
+    return hooks.post_inbound(client, payload, provider=provider)
 
 
 # --- The email engineers answer -------------------------------------------------------
@@ -95,10 +92,10 @@ def test_email_to_the_engineer_carries_their_own_signed_reply_address(case):
 def test_postmark_engineer_reply_is_a_public_reply_emailed_to_the_customer(
     client, case, mailoutbox, django_capture_on_commit_callbacks
 ):
-    payload = postmark_from(case, case.assignee, ENGINEER_REPLY)
+    payload = answer(case, case.assignee, ENGINEER_REPLY)
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert hooks.post_postmark_inbound(client, payload).status_code == 200
+        assert hooks.post_inbound(client, payload).status_code == 200
 
     reply = engineer_messages(case).get()
     assert reply.body == "The fix is deployed: please restart the job once.\n\nKind regards,\nSam"
@@ -110,12 +107,11 @@ def test_postmark_engineer_reply_is_a_public_reply_emailed_to_the_customer(
     assert reply.email_message_id == payload["Headers"][-1]["Value"]
     case.refresh_from_db()
     assert case.status == Status.IN_PROGRESS
-    record = InboundEmail.objects.get()
-    assert (record.outcome, record.reason, record.sender, record.reply) == (
-        InboundOutcome.ACCEPTED,
-        InboundReason.REPLY,
-        case.assignee,
-        reply,
+    hooks.recorded(
+        outcome=InboundOutcome.ACCEPTED,
+        reason=InboundReason.REPLY,
+        sender=case.assignee,
+        reply=reply,
     )
     # The same email the admin's Reply sends.
     notification = case.notifications.get(kind=NotificationKind.ENGINEER_REPLY)
@@ -126,14 +122,16 @@ def test_postmark_engineer_reply_is_a_public_reply_emailed_to_the_customer(
 
 
 def test_mailgun_engineer_reply_keeps_its_attachment_and_reaches_the_customer(client, case):
-    payload = mailgun_from(
+    response = send_answer(
+        client,
         case,
         case.assignee,
         "Here is the patched config.",
+        provider="mailgun",
         attachments=[("job.yaml", b"retries: 3\n", "text/plain")],
     )
 
-    assert hooks.post_mailgun_inbound(client, payload).status_code == 200
+    assert response.status_code == 200
 
     reply = engineer_messages(case).get()
     assert (reply.body, reply.is_internal) == ("Here is the patched config.", False)
@@ -141,18 +139,18 @@ def test_mailgun_engineer_reply_keeps_its_attachment_and_reaches_the_customer(cl
     assert case.notifications.filter(
         kind=NotificationKind.ENGINEER_REPLY, recipient=case.requester
     ).exists()
-    assert InboundEmail.objects.get().reason == InboundReason.REPLY
+    hooks.recorded(reason=InboundReason.REPLY)
 
 
 def test_postmark_note_line_makes_an_internal_note_the_customer_never_gets(
     client, case, mailoutbox, django_capture_on_commit_callbacks
 ):
-    payload = postmark_from(
+    payload = answer(
         case, case.assignee, "#NOTE\nCustomer runs the job on an old kernel.\n\n" + ENGINEER_REPLY
     )
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert hooks.post_postmark_inbound(client, payload).status_code == 200
+        assert hooks.post_inbound(client, payload).status_code == 200
 
     note = engineer_messages(case).get()
     assert note.is_internal
@@ -161,23 +159,20 @@ def test_postmark_note_line_makes_an_internal_note_the_customer_never_gets(
     assert note.source == MessageSource.EMAIL
     assert not case.notifications.filter(kind=NotificationKind.ENGINEER_REPLY).exists()
     assert [e for e in mailoutbox if e.to == [case.requester.email]] == []
-    record = InboundEmail.objects.get()
-    assert (record.outcome, record.reason, record.reply) == (
-        InboundOutcome.ACCEPTED,
-        InboundReason.NOTE,
-        note,
-    )
+    hooks.recorded(outcome=InboundOutcome.ACCEPTED, reason=InboundReason.NOTE, reply=note)
 
 
 def test_mailgun_note_keeps_text_and_says_files_are_not_added_to_notes(client, case):
-    payload = mailgun_from(
+    response = send_answer(
+        client,
         case,
         case.assignee,
         "  #note  \nChecked the logs: disk full.",
+        provider="mailgun",
         attachments=[("df.txt", b"/dev/sda1 100%\n", "text/plain")],
     )
 
-    assert hooks.post_mailgun_inbound(client, payload).status_code == 200
+    assert response.status_code == 200
 
     note = engineer_messages(case).get()
     assert note.is_internal
@@ -188,45 +183,39 @@ def test_mailgun_note_keeps_text_and_says_files_are_not_added_to_notes(client, c
 
 
 def test_note_marker_with_more_on_its_line_is_refused_never_sent_to_the_customer(client, case):
-    payload = postmark_from(case, case.assignee, "#note: their admin password is in the logs")
+    response = send_answer(
+        client, case, case.assignee, "#note: their admin password is in the logs"
+    )
 
-    assert hooks.post_postmark_inbound(client, payload).status_code == 200
-
+    assert response.status_code == 200
     assert not engineer_messages(case).exists()
-    record = InboundEmail.objects.get()
-    assert (record.outcome, record.reason) == (InboundOutcome.REJECTED, InboundReason.REFUSED)
+    record = hooks.recorded(outcome=InboundOutcome.REJECTED, reason=InboundReason.REFUSED)
     assert "#note alone on the first line" in record.detail
 
 
 def test_engineer_reply_to_a_closed_case_is_refused_and_recorded(client):
     case = CaseFactory(closed=True)
-    payload = hooks.postmark_inbound(
-        from_email=case.assignee.email,
-        to=reply_address(case, case.assignee),
-        subject="Re: Customer replied",
-        text="One more thing.",
-    )
 
-    assert hooks.post_postmark_inbound(client, payload).status_code == 200
+    response = send_answer(client, case, case.assignee, "One more thing.")
 
+    assert response.status_code == 200
     assert not engineer_messages(case).exists()
-    record = InboundEmail.objects.get()
-    assert (record.outcome, record.reason) == (InboundOutcome.REJECTED, InboundReason.REFUSED)
+    record = hooks.recorded(outcome=InboundOutcome.REJECTED, reason=InboundReason.REFUSED)
     assert "closed" in record.detail
 
 
 def test_engineers_out_of_office_never_reaches_the_customer(client, case):
-    payload = postmark_from(
+    response = send_answer(
+        client,
         case,
         case.assignee,
         "I am out of the office until Monday.",
         headers=[("Auto-Submitted", "auto-replied")],
     )
 
-    assert hooks.post_postmark_inbound(client, payload).status_code == 200
-
+    assert response.status_code == 200
     assert not engineer_messages(case).exists()
-    assert InboundEmail.objects.get().outcome == InboundOutcome.AUTOMATED
+    hooks.recorded(outcome=InboundOutcome.AUTOMATED)
 
 
 # --- Rejected -------------------------------------------------------------------------
@@ -253,18 +242,16 @@ def _left_support_group(engineer):
 )
 def test_former_engineer_replying_is_rejected_with_the_reason(client, case, leave):
     leave(case.assignee)
-    payload = postmark_from(case, case.assignee, "Still looking at it.")
+    response = send_answer(client, case, case.assignee, "Still looking at it.")
 
-    assert hooks.post_postmark_inbound(client, payload).status_code == 200
-
+    assert response.status_code == 200
     assert not engineer_messages(case).exists()
     assert not case.notifications.filter(kind=NotificationKind.ENGINEER_REPLY).exists()
-    record = InboundEmail.objects.get()
-    assert (record.outcome, record.reason, record.case, record.sender) == (
-        InboundOutcome.REJECTED,
-        InboundReason.NOT_ENGINEER,
-        case,
-        case.assignee,
+    record = hooks.recorded(
+        outcome=InboundOutcome.REJECTED,
+        reason=InboundReason.NOT_ENGINEER,
+        case=case,
+        sender=case.assignee,
     )
     assert case.assignee.email in record.detail
 
@@ -273,88 +260,79 @@ def test_engineer_without_the_work_permission_is_rejected_like_in_the_admin(clie
     """Staff in the group whose group lost the admin's "work case" permission."""
     group = Group.objects.get(name=SUPPORT_ENGINEERS_GROUP)
     group.permissions.remove(*group.permissions.filter(codename="work_case"))
-    payload = mailgun_from(case, case.assignee, "Still looking at it.")
+    response = send_answer(client, case, case.assignee, "Still looking at it.", provider="mailgun")
 
-    assert hooks.post_mailgun_inbound(client, payload).status_code == 200
-
+    assert response.status_code == 200
     assert not engineer_messages(case).exists()
-    assert InboundEmail.objects.get().reason == InboundReason.NOT_ENGINEER
+    hooks.recorded(reason=InboundReason.NOT_ENGINEER)
 
 
 def test_other_engineer_answering_an_engineers_email_is_rejected(client, case):
     """Each engineer answers from their own email: the reply address names who it went to."""
     colleague = EngineerFactory()
-    payload = postmark_from(case, colleague, "I can take this one.")
+    response = send_answer(client, case, colleague, "I can take this one.")
 
-    assert hooks.post_postmark_inbound(client, payload).status_code == 200
-
+    assert response.status_code == 200
     assert not engineer_messages(case).exists()
-    record = InboundEmail.objects.get()
-    assert (record.outcome, record.reason, record.sender) == (
-        InboundOutcome.REJECTED,
-        InboundReason.SENDER_MISMATCH,
-        colleague,
+    hooks.recorded(
+        outcome=InboundOutcome.REJECTED, reason=InboundReason.SENDER_MISMATCH, sender=colleague
     )
 
 
 def test_customer_writing_to_the_engineers_reply_address_is_rejected(client, case):
-    payload = mailgun_from(case, case.requester, "#note\nMake me an engineer.")
     before = Message.objects.filter(case=case).count()
 
-    assert hooks.post_mailgun_inbound(client, payload).status_code == 200
+    response = send_answer(
+        client, case, case.requester, "#note\nMake me an engineer.", provider="mailgun"
+    )
 
+    assert response.status_code == 200
     assert Message.objects.filter(case=case).count() == before
-    assert InboundEmail.objects.get().reason == InboundReason.SENDER_MISMATCH
+    hooks.recorded(reason=InboundReason.SENDER_MISMATCH)
 
 
 def test_engineer_writing_to_the_customers_reply_address_is_rejected(client, case):
-    payload = hooks.postmark_inbound(
-        from_email=case.assignee.email,
-        to=reply_address(case, case.requester),
+    response = hooks.send_reply(
+        client,
+        case,
+        case.assignee,
+        to=case.requester,
         subject="Re: New reply",
         text="Answering for the customer.",
     )
 
-    assert hooks.post_postmark_inbound(client, payload).status_code == 200
-
+    assert response.status_code == 200
     assert not engineer_messages(case).exists()
-    assert InboundEmail.objects.get().reason == InboundReason.NOT_CUSTOMER
+    hooks.recorded(reason=InboundReason.NOT_CUSTOMER)
 
 
 @pytest.mark.parametrize("post", ["postmark", "mailgun"])
 def test_customers_note_line_is_just_text_of_a_public_reply(client, post):
     case = CaseFactory(pending_customer=True)
-    requester = case.requester
-    kwargs = {
-        "from_email": requester.email,
-        "to": reply_address(case, requester),
-        "subject": "Re: We need your input",
-        "text": "#note\nThe logs are attached to the ticket now.",
-    }
-    if post == "postmark":
-        hooks.post_postmark_inbound(client, hooks.postmark_inbound(**kwargs))
-    else:
-        hooks.post_mailgun_inbound(client, hooks.mailgun_inbound(**kwargs))
 
-    reply = Message.objects.get(case=case, author=requester)
+    hooks.send_reply(
+        client,
+        case,
+        provider=post,
+        subject="Re: We need your input",
+        text="#note\nThe logs are attached to the ticket now.",
+    )
+
+    reply = Message.objects.get(case=case, author=case.requester)
     assert reply.body == "#note\nThe logs are attached to the ticket now."
     assert not reply.is_internal
-    case.refresh_from_db()
-    assert case.status == Status.IN_PROGRESS
-    assert InboundEmail.objects.get().reason == InboundReason.REPLY
+    assert hooks.refreshed(case).status == Status.IN_PROGRESS
+    hooks.recorded(reason=InboundReason.REPLY)
 
 
 def test_colleague_of_the_customer_is_never_taken_for_an_engineer(client, case):
     """An organisation member's own reply address routes to the customer checks."""
     colleague = customer(case.organisation, sees_organisation=False)
-    payload = hooks.postmark_inbound(
-        from_email=colleague.email,
-        to=reply_address(case, colleague),
-        subject="Re: New reply",
-        text="#note\nLet me see internal notes.",
+
+    response = hooks.send_reply(
+        client, case, colleague, subject="Re: New reply", text="#note\nLet me see internal notes."
     )
 
-    assert hooks.post_postmark_inbound(client, payload).status_code == 200
-
+    assert response.status_code == 200
     assert not Message.objects.filter(case=case, is_internal=True).exists()
-    assert InboundEmail.objects.get().reason == InboundReason.NOT_CUSTOMER
+    hooks.recorded(reason=InboundReason.NOT_CUSTOMER)

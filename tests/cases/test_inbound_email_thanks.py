@@ -14,7 +14,6 @@ import pytest
 from cases import outbox, services
 from cases.models import (
     Case,
-    InboundEmail,
     InboundOutcome,
     InboundReason,
     Message,
@@ -50,20 +49,11 @@ def resolved(time_machine):
     return Case.objects.select_related("requester", "assignee").get(pk=case.pk)
 
 
-def postmark(case: Case, text: str, **kwargs) -> dict:
-    return hooks.postmark_inbound(
-        from_email=case.requester.email,
-        to=reply_address(case, case.requester),
-        subject=f"Re: [{case.reference}] Resolved: {case.subject}",
-        text=text,
-        **kwargs,
-    )
-
-
-def mailgun(case: Case, text: str, **kwargs) -> dict:
-    return hooks.mailgun_inbound(
-        from_email=case.requester.email,
-        to=reply_address(case, case.requester),
+def answer(client, case: Case, text: str, **kwargs):
+    """The requester answers the email saying their case was resolved."""
+    return hooks.send_reply(
+        client,
+        case,
         subject=f"Re: [{case.reference}] Resolved: {case.subject}",
         text=text,
         **kwargs,
@@ -74,7 +64,7 @@ def test_postmark_thank_you_is_added_and_the_case_stays_resolved(
     client, resolved, mailoutbox, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        response = hooks.post_postmark_inbound(client, postmark(resolved, THANKS_WITH_HISTORY))
+        response = answer(client, resolved, THANKS_WITH_HISTORY)
 
     assert response.status_code == 200
     resolved.refresh_from_db()
@@ -84,11 +74,8 @@ def test_postmark_thank_you_is_added_and_the_case_stays_resolved(
         "Thanks, that fixed it!\n\nAlex",
         MessageSource.EMAIL,
     )
-    record = InboundEmail.objects.get()
-    assert (record.outcome, record.reason, record.reply) == (
-        InboundOutcome.ACCEPTED,
-        InboundReason.THANKS,
-        message,
+    record = hooks.recorded(
+        outcome=InboundOutcome.ACCEPTED, reason=InboundReason.THANKS, reply=message
     )
     assert record.get_reason_display() == "Thank-you added; case stays resolved"
     event = resolved.events.get()
@@ -116,20 +103,23 @@ def test_postmark_thank_you_is_added_and_the_case_stays_resolved(
 
 
 def test_mailgun_thank_you_in_german_keeps_the_case_resolved(client, resolved):
-    payload = mailgun(resolved, "Vielen Dank, es funktioniert wieder!\n\nViele Grüße\nAlex Doe")
+    response = answer(
+        client,
+        resolved,
+        "Vielen Dank, es funktioniert wieder!\n\nViele Grüße\nAlex Doe",
+        provider="mailgun",
+    )
 
-    assert hooks.post_mailgun_inbound(client, payload).status_code == 200
-
-    resolved.refresh_from_db()
-    assert resolved.status == Status.RESOLVED
-    assert InboundEmail.objects.get().reason == InboundReason.THANKS
+    assert response.status_code == 200
+    assert hooks.refreshed(resolved).status == Status.RESOLVED
+    hooks.recorded(reason=InboundReason.THANKS)
     assert resolved.notifications.filter(
         kind=NotificationKind.THANKS_RECEIVED, recipient=resolved.requester
     ).exists()
 
 
 def test_a_thanked_case_still_closes_on_its_date(client, resolved, time_machine):
-    hooks.post_postmark_inbound(client, postmark(resolved, "Thank you!"))
+    answer(client, resolved, "Thank you!")
 
     time_machine.move_to(RESOLVED_AT + timedelta(days=7) - timedelta(seconds=1), tick=False)
     assert services.close_stale_cases() == []
@@ -148,39 +138,35 @@ def test_a_thanked_case_still_closes_on_its_date(client, resolved, time_machine)
     ids=["thanks-but", "question", "long", "more-than-thanks"],
 )
 def test_anything_more_than_thanks_reopens_the_case(client, resolved, text):
-    assert hooks.post_postmark_inbound(client, postmark(resolved, text)).status_code == 200
+    assert answer(client, resolved, text).status_code == 200
 
-    resolved.refresh_from_db()
-    assert resolved.status == Status.OPEN
-    record = InboundEmail.objects.get()
-    assert (record.outcome, record.reason) == (InboundOutcome.ACCEPTED, InboundReason.REPLY)
+    assert hooks.refreshed(resolved).status == Status.OPEN
+    hooks.recorded(outcome=InboundOutcome.ACCEPTED, reason=InboundReason.REPLY)
     assert not resolved.notifications.filter(kind=NotificationKind.THANKS_RECEIVED).exists()
 
 
 def test_thanks_with_an_attachment_reopens_the_case(client, resolved):
-    payload = mailgun(resolved, "Thanks!", attachments=[("after.log", b"all ok\n", "text/plain")])
+    response = answer(
+        client,
+        resolved,
+        "Thanks!",
+        provider="mailgun",
+        attachments=[("after.log", b"all ok\n", "text/plain")],
+    )
 
-    assert hooks.post_mailgun_inbound(client, payload).status_code == 200
-
-    resolved.refresh_from_db()
-    assert resolved.status == Status.OPEN
-    assert InboundEmail.objects.get().reason == InboundReason.REPLY
+    assert response.status_code == 200
+    assert hooks.refreshed(resolved).status == Status.OPEN
+    hooks.recorded(reason=InboundReason.REPLY)
 
 
 def test_thanks_on_a_pending_case_is_an_ordinary_reply(client):
     case = CaseFactory(pending_customer=True)
-    payload = hooks.postmark_inbound(
-        from_email=case.requester.email,
-        to=reply_address(case, case.requester),
-        subject="Re: We need your input",
-        text="Thanks!",
-    )
 
-    assert hooks.post_postmark_inbound(client, payload).status_code == 200
+    response = hooks.send_reply(client, case, subject="Re: We need your input", text="Thanks!")
 
-    case.refresh_from_db()
-    assert case.status == Status.IN_PROGRESS
-    assert InboundEmail.objects.get().reason == InboundReason.REPLY
+    assert response.status_code == 200
+    assert hooks.refreshed(case).status == Status.IN_PROGRESS
+    hooks.recorded(reason=InboundReason.REPLY)
 
 
 def test_thanks_reaching_a_case_reopened_meanwhile_is_an_ordinary_reply(resolved):
@@ -196,7 +182,7 @@ def test_thanks_reaching_a_case_reopened_meanwhile_is_an_ordinary_reply(resolved
 
 
 def test_stays_resolved_email_is_not_sent_once_the_case_reopened(client, resolved):
-    hooks.post_postmark_inbound(client, postmark(resolved, "Thanks!"))
+    answer(client, resolved, "Thanks!")
     services.case_reopen(case=resolved, actor=resolved.requester)
     notification = Notification.objects.get(kind=NotificationKind.THANKS_RECEIVED)
 

@@ -40,53 +40,65 @@ def ask(case: Case | None = None) -> Notification:
     return question
 
 
-def test_postmark_delivery_marks_notification_delivered(client, start):
-    question = ask()
-    payload = hooks.postmark_delivery(
-        notification_id=question.pk, email=question.to_email, message_id=PROVIDER_ID
+def postmark_about(notification: Notification, build=hooks.postmark_delivery, **fields) -> dict:
+    """A Postmark event (`build`: delivery, bounce, complaint) about the email sent."""
+    return build(
+        **{
+            "notification_id": notification.pk,
+            "email": notification.to_email,
+            "message_id": PROVIDER_ID,
+            **fields,
+        }
     )
 
-    assert hooks.post_postmark_tracking(client, payload).status_code == 200
 
-    question.refresh_from_db()
-    assert question.state == NotificationState.DELIVERED
+def mailgun_about(notification: Notification, event: str, **fields) -> dict:
+    """A signed Mailgun event about the email sent."""
+    return hooks.mailgun_event(
+        **{
+            "event": event,
+            "message_id": PROVIDER_ID,
+            "recipient": notification.to_email,
+            "notification_id": notification.pk,
+            **fields,
+        }
+    )
+
+
+def test_postmark_delivery_marks_notification_delivered(client, start):
+    question = ask()
+
+    assert hooks.post_postmark_tracking(client, postmark_about(question)).status_code == 200
+
+    assert hooks.refreshed(question).state == NotificationState.DELIVERED
 
 
 def test_event_without_metadata_is_matched_by_provider_message_id(client, start):
     question = ask()
-    payload = hooks.postmark_delivery(
-        notification_id=None, email=question.to_email, message_id=PROVIDER_ID
-    )
+    payload = postmark_about(question, notification_id=None)
 
     assert hooks.post_postmark_tracking(client, payload).status_code == 200
 
-    question.refresh_from_db()
-    assert question.state == NotificationState.DELIVERED
+    assert hooks.refreshed(question).state == NotificationState.DELIVERED
 
 
 def test_mailgun_delivered_event_is_matched_by_message_id(client, start):
     question = ask()
     Notification.objects.filter(pk=question.pk).update(provider_message_id=MAILGUN_ID)
-    payload = hooks.mailgun_event(
-        event="delivered", message_id=MAILGUN_ID, recipient=question.to_email
-    )
+    payload = mailgun_about(question, "delivered", message_id=MAILGUN_ID, notification_id=None)
 
     assert hooks.post_mailgun_tracking(client, payload).status_code == 200
 
-    question.refresh_from_db()
-    assert question.state == NotificationState.DELIVERED
+    assert hooks.refreshed(question).state == NotificationState.DELIVERED
 
 
 def test_bounced_question_holds_the_case_and_the_sweep_leaves_it_open(client, start, time_machine):
     question = ask()
-    payload = hooks.postmark_bounce(
-        notification_id=question.pk, email=question.to_email, message_id=PROVIDER_ID
-    )
+    payload = postmark_about(question, hooks.postmark_bounce)
 
     assert hooks.post_postmark_tracking(client, payload).status_code == 200
 
-    question.refresh_from_db()
-    assert question.state == NotificationState.BOUNCED
+    assert hooks.refreshed(question).state == NotificationState.BOUNCED
     assert "550 5.1.1" in question.last_error
     case = Case.objects.get(pk=question.case_id)
     assert case.status == Status.PENDING_CUSTOMER
@@ -104,12 +116,7 @@ def test_bounced_question_holds_the_case_and_the_sweep_leaves_it_open(client, st
 def test_without_a_bounce_the_same_case_closes_after_14_days(client, start, time_machine):
     """The control for the test above: delivered questions run their clock."""
     question = ask()
-    hooks.post_postmark_tracking(
-        client,
-        hooks.postmark_delivery(
-            notification_id=question.pk, email=question.to_email, message_id=PROVIDER_ID
-        ),
-    )
+    hooks.post_postmark_tracking(client, postmark_about(question))
 
     time_machine.shift(days(14))
     services.close_stale_cases()
@@ -127,12 +134,7 @@ def test_mailgun_permanent_failure_of_a_reminder_holds_the_case(client, start):
     Notification.objects.filter(pk=reminder.pk).update(
         state=NotificationState.SENT, provider_message_id=MAILGUN_ID
     )
-    payload = hooks.mailgun_event(
-        event="failed",
-        message_id=MAILGUN_ID,
-        recipient=reminder.to_email,
-        notification_id=reminder.pk,
-    )
+    payload = mailgun_about(reminder, "failed", message_id=MAILGUN_ID)
 
     assert hooks.post_mailgun_tracking(client, payload).status_code == 200
 
@@ -144,64 +146,43 @@ def test_mailgun_permanent_failure_of_a_reminder_holds_the_case(client, start):
 
 def test_mailgun_temporary_failure_changes_nothing(client, start):
     question = ask()
-    payload = hooks.mailgun_event(
-        event="failed",
-        severity="temporary",
-        message_id=PROVIDER_ID,
-        recipient=question.to_email,
-        notification_id=question.pk,
-    )
+    payload = mailgun_about(question, "failed", severity="temporary")
 
     assert hooks.post_mailgun_tracking(client, payload).status_code == 200
 
-    question.refresh_from_db()
-    assert question.state == NotificationState.SENT
+    assert hooks.refreshed(question).state == NotificationState.SENT
     assert Case.objects.get(pk=question.case_id).auto_close_held_reason == ""
 
 
 def test_mailgun_rejected_question_holds_the_case(client, start):
     question = ask()
-    payload = hooks.mailgun_event(
-        event="rejected",
-        message_id=PROVIDER_ID,
-        recipient=question.to_email,
-        notification_id=question.pk,
-    )
+    payload = mailgun_about(question, "rejected")
 
     assert hooks.post_mailgun_tracking(client, payload).status_code == 200
 
-    question.refresh_from_db()
-    assert question.state == NotificationState.REJECTED
+    assert hooks.refreshed(question).state == NotificationState.REJECTED
     assert "was rejected" in Case.objects.get(pk=question.case_id).auto_close_held_reason
 
 
 def test_complaint_is_recorded(client, start):
     question = ask()
-    payload = hooks.postmark_complaint(
-        notification_id=question.pk, email=question.to_email, message_id=PROVIDER_ID
-    )
+    payload = postmark_about(question, hooks.postmark_complaint)
 
     assert hooks.post_postmark_tracking(client, payload).status_code == 200
 
-    question.refresh_from_db()
-    assert question.state == NotificationState.COMPLAINED
+    assert hooks.refreshed(question).state == NotificationState.COMPLAINED
 
 
 def test_late_delivery_event_does_not_hide_a_bounce(client, start):
     question = ask()
-    bounce = hooks.postmark_bounce(
-        notification_id=question.pk, email=question.to_email, message_id=PROVIDER_ID
-    )
-    delivery = hooks.postmark_delivery(
-        notification_id=question.pk, email=question.to_email, message_id=PROVIDER_ID
-    )
+    bounce = postmark_about(question, hooks.postmark_bounce)
+    delivery = postmark_about(question)
 
     hooks.post_postmark_tracking(client, bounce)
     hooks.post_postmark_tracking(client, delivery)
     hooks.post_postmark_tracking(client, bounce)  # the provider retries
 
-    question.refresh_from_db()
-    assert question.state == NotificationState.BOUNCED
+    assert hooks.refreshed(question).state == NotificationState.BOUNCED
 
 
 def test_bounce_of_a_non_question_email_holds_nothing(client, start):
@@ -209,9 +190,7 @@ def test_bounce_of_a_non_question_email_holds_nothing(client, start):
     case = CaseFactory(in_progress=True, engineer=engineer)
     services.case_resolve(case=case, engineer=engineer)
     resolved_email = case.notifications.get(kind=NotificationKind.RESOLVED)
-    payload = hooks.postmark_bounce(
-        notification_id=resolved_email.pk, email=resolved_email.to_email, message_id="x"
-    )
+    payload = postmark_about(resolved_email, hooks.postmark_bounce, message_id="x")
 
     assert hooks.post_postmark_tracking(client, payload).status_code == 200
 
@@ -230,9 +209,7 @@ def test_bounce_of_an_earlier_question_does_not_hold_the_current_clock(
     services.case_reply(case=case, author=case.requester, body="Here you go.")
     time_machine.shift(days(1))
     services.case_request_info(case=case, engineer=engineer, message="One more.", kind="steps")
-    payload = hooks.postmark_bounce(
-        notification_id=first_question.pk, email=first_question.to_email, message_id=PROVIDER_ID
-    )
+    payload = postmark_about(first_question, hooks.postmark_bounce)
 
     assert hooks.post_postmark_tracking(client, payload).status_code == 200
 
@@ -249,22 +226,13 @@ def test_event_for_an_unknown_message_is_accepted_and_ignored(client, start):
 
     assert hooks.post_postmark_tracking(client, payload).status_code == 200
 
-    question.refresh_from_db()
-    assert question.state == NotificationState.SENT
+    assert hooks.refreshed(question).state == NotificationState.SENT
 
 
 def test_forged_tracking_posts_get_400_and_change_nothing(client, start):
     question = ask()
-    bounce = hooks.postmark_bounce(
-        notification_id=question.pk, email=question.to_email, message_id=PROVIDER_ID
-    )
-    mailgun_forged = hooks.mailgun_event(
-        event="failed",
-        message_id=PROVIDER_ID,
-        recipient=question.to_email,
-        notification_id=question.pk,
-        signing_key="not-the-key",
-    )
+    bounce = postmark_about(question, hooks.postmark_bounce)
+    mailgun_forged = mailgun_about(question, "failed", signing_key="not-the-key")
 
     wrong_auth = hooks.post_postmark_tracking(
         client, bounce, auth=hooks.basic_auth("anymail:guess")
@@ -277,6 +245,5 @@ def test_forged_tracking_posts_get_400_and_change_nothing(client, start):
         400,
         400,
     )
-    question.refresh_from_db()
-    assert question.state == NotificationState.SENT
+    assert hooks.refreshed(question).state == NotificationState.SENT
     assert Case.objects.get(pk=question.case_id).auto_close_held_reason == ""
