@@ -31,6 +31,7 @@ from django.core.files.uploadhandler import FileUploadHandler
 from django.http import HttpRequest, QueryDict
 from django.urls import path, re_path
 from django.utils.datastructures import MultiValueDict
+from redis.exceptions import RedisError
 
 from cases.inbound import receive as inbound
 
@@ -167,7 +168,13 @@ class FreshMailgunSignatureMixin:
         if abs(age) > window:
             raise AnymailWebhookValidationFailure("Mailgun webhook timestamp is not fresh")
         digest = hashlib.sha256(str(token).encode()).hexdigest()
-        if not cache.add(f"mailgun-webhook-token:{digest}", 1, timeout=2 * window):
+        try:
+            first_use = cache.add(f"mailgun-webhook-token:{digest}", 1, timeout=2 * window)
+        except (RedisError, OSError) as error:
+            raise AnymailWebhookValidationFailure(
+                "Mailgun webhook token not checked: the cache is unavailable"
+            ) from error
+        if not first_use:
             raise AnymailWebhookValidationFailure("Mailgun webhook token was already used")
 
     @staticmethod

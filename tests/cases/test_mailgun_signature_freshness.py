@@ -104,3 +104,21 @@ def test_raw_mime_route_checks_the_token_too(client, now):
 
     assert hooks.post_mailgun_inbound_mime(client, data).status_code == 200
     assert hooks.post_mailgun_inbound_mime(client, data).status_code == 400
+
+
+def test_with_the_cache_unavailable_a_post_is_refused_for_mailgun_to_retry(
+    client, now, monkeypatch
+):
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from cases.inbound import webhooks
+
+    def unavailable(*args, **kwargs):
+        raise RedisConnectionError("Connection refused")
+
+    monkeypatch.setattr(webhooks.cache, "add", unavailable)
+    assert hooks.post_mailgun_inbound(client, reply(token="d" * 50)).status_code == 400
+    assert not InboundEmail.objects.exists()
+    monkeypatch.undo()
+    # Back, the same post (Mailgun's retry) is accepted: nothing was used up.
+    assert hooks.post_mailgun_inbound(client, reply(token="d" * 50)).status_code == 200
