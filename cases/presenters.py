@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.urls import reverse
 
@@ -19,6 +20,7 @@ from portal import timefmt
 from .models import (
     STATUS_INFO,
     Case,
+    Coverage,
     InfoRequestKind,
     Priority,
     Status,
@@ -107,6 +109,69 @@ def case_rows(values: Iterable[dict], *, user, organisation: bool) -> list[CaseR
                 auto_close_iso=timefmt.iso(deadline, shown_in),
                 auto_close_display=timefmt.display(deadline, shown_in),
                 closed_note=closed_for_no_reply_text() if case["closed_for_no_reply"] else "",
+            )
+        )
+    return rows
+
+
+# --- The help centre's service-level pages ----------------------------------------------
+
+
+def duration_text(duration: timedelta) -> str:
+    """`15 minutes`, `1 hour`, `16 hours`, `1 hour 30 minutes`."""
+    minutes = int(duration.total_seconds() // 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = []
+    if hours:
+        parts.append(f"{hours} hour{'s' if hours != 1 else ''}")
+    if minutes or not hours:
+        parts.append(f"{minutes} minute{'s' if minutes != 1 else ''}")
+    return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class TargetCell:
+    first_response: str
+    next_update: str
+    coverage: str
+    business_hours: bool
+
+
+@dataclass(frozen=True)
+class PriorityRow:
+    priority: int
+    label: str
+    definition: str
+    examples: list[str]
+    cells: list[TargetCell | None]  # one per plan, in the plans' order; None: no target
+
+
+def service_level_rows(priorities, plans) -> list[PriorityRow]:
+    """One row per priority with what each plan promises for it, for the help pages."""
+    definitions = {level.priority: level for level in priorities}
+    rows = []
+    for priority, label in Priority.choices:
+        level = definitions.get(priority)
+        cells = []
+        for plan in plans:
+            target = next((t for t in plan.targets.all() if t.priority == priority), None)
+            cells.append(
+                TargetCell(
+                    first_response=duration_text(target.first_response),
+                    next_update=duration_text(target.next_update),
+                    coverage=target.get_coverage_display(),
+                    business_hours=target.coverage == Coverage.BUSINESS_HOURS,
+                )
+                if target
+                else None
+            )
+        rows.append(
+            PriorityRow(
+                priority=priority,
+                label=label,
+                definition=level.definition if level else "",
+                examples=level.example_list if level else [],
+                cells=cells,
             )
         )
     return rows

@@ -20,7 +20,18 @@ from django.db.models.functions import TruncMonth
 
 from cases.policy import pending_customer_timeout, resolved_timeout
 
-from .models import Actor, Attachment, Case, CaseEvent, Message, Rating, Status
+from .models import (
+    Actor,
+    Attachment,
+    Case,
+    CaseEvent,
+    Message,
+    Plan,
+    PlanTarget,
+    PriorityLevel,
+    Rating,
+    Status,
+)
 from .text import clean_line
 
 # My Cases' own filters beside the statuses: the default shows every case still in play.
@@ -294,3 +305,21 @@ def satisfaction_report() -> dict:
     for row in (*per_engineer, *per_month):
         row["share"] = round(100 * row["good"] / row["total"])
     return {"per_engineer": per_engineer, "per_month": per_month}
+
+
+def service_level_policy() -> tuple[list[PriorityLevel], list[Plan]]:
+    """What the priorities mean, and the plans with their targets (two queries)."""
+    plans = list(
+        Plan.objects.prefetch_related(
+            Prefetch("targets", queryset=PlanTarget.objects.order_by("priority"))
+        )
+    )
+    return list(PriorityLevel.objects.all()), plans
+
+
+def plan_of_customer(user) -> Plan | None:
+    """The plan a signed-in customer's organisation is served under, if any."""
+    membership = getattr(user, "membership", None) if user.is_authenticated else None
+    if membership is None:
+        return None
+    return membership.organisation.service_plan

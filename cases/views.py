@@ -18,7 +18,7 @@ from . import email_actions, exceptions, selectors, services
 from .attachments import attachment_file_response
 from .forms import ApprovalForm, CaseOpenForm, CloseForm, ConfirmForm, ReopenForm, ReplyForm
 from .models import STATUS_INFO, Case, Status
-from .presenters import case_rows
+from .presenters import case_rows, service_level_rows
 from .text import clean_line
 
 
@@ -401,3 +401,27 @@ def help_case_statuses(request: HttpRequest) -> HttpResponse:
         "resolved_days": resolved_timeout().days,
     }
     return render(request, "help/case_statuses.html", context)
+
+
+@require_GET
+def help_case_priorities(request: HttpRequest) -> HttpResponse:
+    priorities, plans = selectors.service_level_policy()
+    context = {
+        "rows": service_level_rows(priorities, plans),
+        "plans": plans,
+        "own_plan": selectors.plan_of_customer(request.user),
+    }
+    return render(request, "help/case_priorities.html", context)
+
+
+@require_GET
+def help_plan_comparison(request: HttpRequest) -> HttpResponse:
+    priorities, plans = selectors.service_level_policy()
+    names = list(dict.fromkeys(name for plan in plans for name in plan.features))
+    context = {
+        "rows": service_level_rows(priorities, plans),
+        "plans": plans,
+        "features": [(name, [plan.features.get(name, "—") for plan in plans]) for name in names],
+        "own_plan": selectors.plan_of_customer(request.user),
+    }
+    return render(request, "help/plan_comparison.html", context)

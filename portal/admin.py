@@ -58,7 +58,9 @@ class MembershipOfOrganisationInline(admin.TabularInline):
 
 @admin.register(Organisation)
 class OrganisationAdmin(CleanSearchMixin, admin.ModelAdmin):
-    list_display = ["name", "created_at"]
+    list_display = ["name", "plan", "created_at"]
+    list_filter = ["plan"]
+    list_select_related = ["plan"]
     search_fields = ["name"]
     inlines = [MembershipOfOrganisationInline]
 

@@ -105,6 +105,15 @@ class User(AbstractUser):
 
 class Organisation(models.Model):
     name = models.CharField(max_length=200, unique=True)
+    # The service-level plan (cases.models.service_levels); none means the default plan.
+    plan = models.ForeignKey(
+        "cases.Plan",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="organisations",
+        help_text="Empty: the default plan.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -112,6 +121,13 @@ class Organisation(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def service_plan(self):
+        """The plan its cases are served under: its own, else the default plan."""
+        from cases.models import Plan
+
+        return self.plan or Plan.objects.default()
 
 
 class Membership(models.Model):

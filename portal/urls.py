@@ -5,11 +5,19 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from cases.inbound import webhooks
-from cases.views import help_case_statuses
+from cases.views import help_case_priorities, help_case_statuses, help_plan_comparison
 from portal.password_reset import ThrottledPasswordResetView
 from portal.views import ping
 
-help_patterns = ([path("case-statuses/", help_case_statuses, name="case_statuses")], "help")
+# The help centre's articles, in the order their Previous/Next links follow.
+help_patterns = (
+    [
+        path("case-priorities/", help_case_priorities, name="case_priorities"),
+        path("case-statuses/", help_case_statuses, name="case_statuses"),
+        path("plan-comparison/", help_plan_comparison, name="plan_comparison"),
+    ],
+    "help",
+)
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="cases:list", permanent=False)),

@@ -161,6 +161,8 @@ def _customer_pages(catalogue: Catalogue, client: Client, cases: dict[str, Case]
     catalogue.add("approval answer, refused", "page", response.content)
 
     catalogue.add("help: case statuses", "page", _get(client, "/help/case-statuses/"))
+    catalogue.add("help: case priorities", "page", _get(client, "/help/case-priorities/"))
+    catalogue.add("help: plan comparison", "page", _get(client, "/help/plan-comparison/"))
     catalogue.add("404", "page", _get(client, "/cases/CS-999999/", status=404))
     too_large = request_too_large(
         RequestFactory().post(

@@ -6,6 +6,7 @@
 - `history`: the append-only `CaseEvent` and the invariant watermarks
 - `outbox`: one `Notification` row per email to send
 - `inbound`: the record of each email received
+- `service_levels`: priorities, plans and what each plan promises per priority
 """
 
 from cases.models.base import AppendOnlyQuerySet, UndeletableModel, UndeletableQuerySet
@@ -18,6 +19,7 @@ from cases.models.case import (
 from cases.models.history import CaseEvent, InvariantWatermark
 from cases.models.inbound import InboundEmail, InboundOutcome, InboundReason
 from cases.models.outbox import Notification, NotificationKind, NotificationState
+from cases.models.service_levels import Coverage, Plan, PlanTarget, PriorityLevel
 from cases.models.status import (
     CUSTOMER_RESOLVABLE_STATUSES,
     OPEN_STATUSES,
@@ -38,6 +40,10 @@ from cases.models.status import (
 from cases.models.thread import Attachment, Message, MessageSource, attachment_upload_to
 
 __all__ = [
+    "Coverage",
+    "Plan",
+    "PlanTarget",
+    "PriorityLevel",
     "CUSTOMER_RESOLVABLE_STATUSES",
     "CUSTOMER_TRANSITIONS",
     "OPEN_STATUSES",

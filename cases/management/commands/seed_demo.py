@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from cases import services
-from cases.models import Case, InfoRequestKind, Priority
+from cases.models import Case, InfoRequestKind, Plan, Priority
 from portal.models import SUPPORT_ENGINEERS_GROUP, Membership, Organisation
 
 PASSWORD = "portal-demo"
@@ -40,12 +40,23 @@ def _engineers_group() -> Group:
     return group
 
 
+def _service_levels() -> None:
+    """The seeded priorities and plans, put back after a flush like the group above;
+    Acme Cloud on the Business plan, the other organisation on the default one."""
+    from django.apps import apps
+
+    import_module("cases.migrations.0017_seed_service_levels").seed(apps, None)
+    business = Plan.objects.filter(name="Business").first()
+    Organisation.objects.filter(name="Acme Cloud", plan__isnull=True).update(plan=business)
+
+
 class Command(BaseCommand):
     help = "Create the demo organisations, logins and one case in every status (idempotent)."
 
     @transaction.atomic
     def handle(self, *args, **options) -> None:
         users = {email: self._account(*row) for row in ACCOUNTS for email in [row[0]]}
+        _service_levels()
         customer = users["customer@example.com"]
         engineer = users["engineer@example.com"]
         if Case.objects.filter(requester=customer).exists():
