@@ -15,6 +15,16 @@ from tests.factories import EngineerFactory, OrganisationFactory, customer
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def seeded_policy(db):
+    """The policy migration 0017 seeds; a flush by a transactional test empties it."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    import_module("cases.migrations.0017_seed_service_levels").seed(apps, None)
+
 PRIORITIES = "/help/case-priorities/"
 PLANS = "/help/plan-comparison/"
 
