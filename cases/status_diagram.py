@@ -52,6 +52,19 @@ WHAT_HAPPENS = {
 }
 
 
+# The lanes that many changes share are named with a verb; one line under or over the
+# lane, clear of every box.
+LANE_VERBS = {
+    "resolve": "resolve",
+    "mark_resolved": "resolve",
+    "close": "close",
+    "auto_close": "close",
+    "confirm": "close",
+    "reopen": "reopen",
+}
+LANE_LABEL_PLACES = {"back": (255, REOPEN_LANE - 9), "skip": (190, SKIP_LANE + 17)}
+
+
 @dataclass(frozen=True)
 class Node:
     status: Status
@@ -102,6 +115,34 @@ class StatusFlow:
     width: int = WIDTH
     height: int = HEIGHT
     node_height: int = NODE_HEIGHT
+
+    @property
+    def description(self) -> str:
+        """Where each status leads, in a sentence each: the diagram's `<desc>`."""
+        sentences = []
+        for node in self.nodes:
+            targets = [edge.target.status.label for edge in self.edges if edge.source == node]
+            if targets:
+                sentences.append(
+                    f"From {node.status.label} a case can move to {', '.join(targets)}."
+                )
+        return " ".join(sentences)
+
+    @property
+    def lane_labels(self) -> list[tuple[str, int, int]]:
+        """The shared lanes named by what their transitions do, e.g. "Reopen", with
+        where the name goes."""
+        labels = []
+        for kind, (x, y) in LANE_LABEL_PLACES.items():
+            verbs = []
+            for edge in self.edges:
+                for name in edge.transitions if edge.kind == kind else []:
+                    verb = LANE_VERBS.get(name, name.replace("_", " "))
+                    if verb not in verbs:
+                        verbs.append(verb)
+            if verbs:
+                labels.append((" or ".join(verbs).capitalize(), x, y))
+        return labels
 
 
 def transition_pairs() -> dict[tuple[str, str], list[str]]:

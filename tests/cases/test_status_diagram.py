@@ -120,4 +120,5 @@ def test_the_diagram_is_an_image_with_a_title_and_a_description(client):
     assert 'role="img"' in svg and 'aria-labelledby="status-flow-title"' in svg
     assert '<title id="status-flow-title">' in svg
     assert "From Pending Customer a case can move to Open, In Progress, Resolved, Closed." in svg
+    assert ">Reopen</text>" in svg and ">Resolve or close</text>" in svg
     assert "style=" not in svg
