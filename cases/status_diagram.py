@@ -26,6 +26,7 @@ PENDING_ROW = 200
 REOPEN_LANE = 36  # above the main row
 SKIP_LANE = 250  # below Pending Customer: resolving or closing from further back
 MIDDLE_LANE = 145  # between the rows
+HOP_LANE = 54  # just over the main row, under the reopen lane
 
 # Centres, left to right along the usual path; Pending Customer under In Progress.
 POSITIONS: dict[str, tuple[int, int]] = {
@@ -186,22 +187,25 @@ def _route(source: Node, target: Node) -> tuple[str, str]:
         # Pending Customer is in the way down: join the line into the target between
         # the rows instead.
         return f"M{sx + 32},{sy + half_h} V{MIDDLE_LANE} H{tx - 10} V{ty + half_h}", "skip"
-    if main and tx > sx:
+    if main and tx > POSITIONS[Status.PENDING_CUSTOMER][0]:
         # Resolving or closing early: down to the lane under everything, up into it.
         return f"M{sx - 20},{sy + half_h} V{SKIP_LANE} H{tx - 10} V{ty + half_h}", "skip"
+    if main and tx > sx:
+        # Skipping a step short of Pending Customer's column: hop over the boxes between.
+        return f"M{sx + 20},{sy - half_h} V{HOP_LANE} H{tx - 20} V{ty - half_h}", "other"
     if main and tx < sx:
         # Reopening: up from Resolved or Closed, over the top, down into New or Open.
         return f"M{sx + 10},{sy - half_h} V{REOPEN_LANE} H{tx} V{ty - half_h}", "back"
     if source.status == Status.PENDING_CUSTOMER and ty == MAIN_ROW:
         if tx == sx:  # the reply that returns the case to In Progress
             return f"M{sx + 10},{sy - half_h} V{ty + half_h}", "loop"
-        if tx < sx:  # the reply that returns the case to Open
+        if tx == sx - 100:  # the reply that returns the case to Open
             return f"M{sx - 38},{sy - half_h} L{tx + 20},{ty + half_h}", "loop"
         return f"M{sx},{sy + half_h} V{SKIP_LANE} H{tx - 10} V{ty + half_h}", "skip"
     if target.status == Status.PENDING_CUSTOMER and sy == MAIN_ROW:
         if sx == tx:
             return f"M{sx - 10},{sy + half_h} V{ty - half_h}", "loop"
-        if sx < tx:
+        if sx == tx - 100:
             return f"M{sx + 34},{sy + half_h} L{tx - 24},{ty - half_h}", "loop"
     # Anything the layout has no place for yet: a straight line between the boxes,
     # so that a new transition still shows.
