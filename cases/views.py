@@ -19,6 +19,7 @@ from .attachments import attachment_file_response
 from .forms import ApprovalForm, CaseOpenForm, CloseForm, ConfirmForm, ReopenForm, ReplyForm
 from .models import STATUS_INFO, Case, Status
 from .presenters import case_rows, service_level_rows
+from .status_diagram import status_flow
 from .text import clean_line
 
 
@@ -399,6 +400,7 @@ def help_case_statuses(request: HttpRequest) -> HttpResponse:
         "statuses": [STATUS_INFO[value] for value in Status.values],
         "pending_days": pending_customer_timeout().days,
         "resolved_days": resolved_timeout().days,
+        "flow": status_flow(),
     }
     return render(request, "help/case_statuses.html", context)
 

@@ -53,3 +53,22 @@ def test_focus_ring_has_a_dark_inner_ring_that_shows_on_yellow_panels(page, live
     expect(reply_box).to_be_focused()
     expect(reply_box).to_have_css("box-shadow", "rgb(13, 27, 42) 0px 0px 0px 2px")
     expect(reply_box).to_have_css("outline-color", "rgb(255, 191, 71)")
+
+
+def test_status_flow_diagram_is_whole_on_a_phone_and_its_labels_read(page, live_url):
+    for width, smallest_label in ((390, 12), (1280, 20)):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(f"{live_url}/help/case-statuses/")
+
+        diagram = page.get_by_role("img", name="Status flow diagram", exact=False)
+        box = diagram.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        # Label height on screen: about 1.2 times the font size it is drawn at.
+        heights = page.locator(".flow-diagram text").evaluate_all(
+            "labels => labels.map(label => label.getBoundingClientRect().height)"
+        )
+        assert min(heights) >= smallest_label, (width, heights)
+
+    page.get_by_text("Every status change in words").click()
+    expect(page.get_by_text("Pending Customer → Open: you reply.")).to_be_visible()

@@ -25,6 +25,7 @@ def seeded_policy(db):
 
     import_module("cases.migrations.0017_seed_service_levels").seed(apps, None)
 
+
 PRIORITIES = "/help/case-priorities/"
 PLANS = "/help/plan-comparison/"
 
@@ -114,6 +115,7 @@ def test_previous_and_next_follow_the_help_centres_order(client):
         return re.findall(r'href="([^"]+)" rel="(prev|next)"', pager)
 
     assert links(PRIORITIES) == [("/help/case-statuses/", "next")]
+    assert links("/help/case-statuses/") == [(PRIORITIES, "prev"), (PLANS, "next")]
     assert links(PLANS) == [("/help/case-statuses/", "prev")]
 
 
