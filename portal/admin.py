@@ -58,7 +58,7 @@ class MembershipOfOrganisationInline(admin.TabularInline):
 
 @admin.register(Organisation)
 class OrganisationAdmin(CleanSearchMixin, admin.ModelAdmin):
-    list_display = ["name", "plan", "created_at"]
+    list_display = ["name", "plan", "time_zone", "holiday_country", "created_at"]
     list_filter = ["plan"]
     list_select_related = ["plan"]
     search_fields = ["name"]

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo, available_timezones
+
+import holidays
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -103,6 +108,16 @@ class User(AbstractUser):
         return cached
 
 
+def validate_time_zone(value: str) -> None:
+    if value and value not in available_timezones():
+        raise ValidationError(f"{value!r} is not a time zone (e.g. Europe/Paris).")
+
+
+def validate_holiday_country(value: str) -> None:
+    if value and value not in holidays.list_supported_countries():
+        raise ValidationError(f"No public holidays are known for {value!r} (e.g. FR, US).")
+
+
 class Organisation(models.Model):
     name = models.CharField(max_length=200, unique=True)
     # The service-level plan (cases.models.service_levels); none means the default plan.
@@ -114,6 +129,20 @@ class Organisation(models.Model):
         related_name="organisations",
         help_text="Empty: the default plan.",
     )
+    # Where its business hours are kept: the wall clock and the public holidays that
+    # service-level clocks in business hours follow (cases.coverage).
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[validate_time_zone],
+        help_text="IANA time zone, e.g. Europe/Paris. Empty: the portal's own.",
+    )
+    holiday_country = models.CharField(
+        max_length=3,
+        blank=True,
+        validators=[validate_holiday_country],
+        help_text="Country code whose public holidays are not business days, e.g. FR.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -121,6 +150,13 @@ class Organisation(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def coverage(self, *, business_hours: bool):
+        """When a clock of this organisation runs (cases.coverage.Coverage)."""
+        from cases.coverage import Coverage
+
+        zone = ZoneInfo(self.time_zone or settings.TIME_ZONE)
+        return Coverage(business_hours=business_hours, zone=zone, country=self.holiday_country)
 
     @property
     def service_plan(self):

@@ -111,3 +111,24 @@ def test_due_after_and_covered_between_agree_everywhere():
         due = coverage.due_after(start, covered)
         assert due > start
         assert coverage.covered_between(start, due) == covered, (zone, start, covered)
+
+
+@pytest.mark.django_db
+def test_an_organisation_keeps_its_business_hours_in_its_zone_and_country(settings):
+    from django.core.exceptions import ValidationError
+
+    from tests.factories import OrganisationFactory
+
+    settings.TIME_ZONE = "UTC"
+    paris = OrganisationFactory(time_zone="Europe/Paris", holiday_country="FR")
+    coverage = paris.coverage(business_hours=True)
+    assert coverage == Coverage(business_hours=True, zone=PARIS, country="FR")
+    # An organisation without a zone uses the portal's, and no holidays.
+    assert OrganisationFactory().coverage(business_hours=False) == Coverage(
+        business_hours=False, zone=ZoneInfo("UTC"), country=""
+    )
+    for field, value in [("time_zone", "Mars/Olympus"), ("holiday_country", "XX")]:
+        organisation = OrganisationFactory.build(name=f"Bad {field}", **{field: value})
+        with pytest.raises(ValidationError) as refused:
+            organisation.full_clean()
+        assert field in refused.value.message_dict

@@ -42,12 +42,14 @@ def _engineers_group() -> Group:
 
 def _service_levels() -> None:
     """The seeded priorities and plans, put back after a flush like the group above;
-    Acme Cloud on the Business plan, the other organisation on the default one."""
+    Acme Cloud on the Business plan in Paris, the other organisation on the default one."""
     from django.apps import apps
 
     import_module("cases.migrations.0017_seed_service_levels").seed(apps, None)
     business = Plan.objects.filter(name="Business").first()
-    Organisation.objects.filter(name="Acme Cloud", plan__isnull=True).update(plan=business)
+    Organisation.objects.filter(name="Acme Cloud", plan__isnull=True).update(
+        plan=business, time_zone="Europe/Paris", holiday_country="FR"
+    )
 
 
 class Command(BaseCommand):
