@@ -172,9 +172,9 @@ def _people(scale: Scale, now: datetime) -> tuple[list[int], list[int], dict[int
     org_start = _next_id(Organisation)
     _insert(
         Organisation,
-        ["id", "name", "created_at"],
+        ["id", "name", "time_zone", "holiday_country", "created_at"],
         (
-            (org_start + n, f"Bench organisation {org_start + n:05d}", now)
+            (org_start + n, f"Bench organisation {org_start + n:05d}", "", "", now)
             for n in range(scale.organisations)
         ),
     )
