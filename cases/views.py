@@ -405,25 +405,28 @@ def help_case_statuses(request: HttpRequest) -> HttpResponse:
     return render(request, "help/case_statuses.html", context)
 
 
-@require_GET
-def help_case_priorities(request: HttpRequest) -> HttpResponse:
+def _service_levels_context(request: HttpRequest) -> dict:
+    """What both service-level help pages show: each priority's row of targets per plan,
+    the plans, and the signed-in customer's own plan."""
     priorities, plans = selectors.service_level_policy()
-    context = {
+    return {
         "rows": service_level_rows(priorities, plans),
         "plans": plans,
         "own_plan": selectors.plan_of_customer(request.user),
     }
-    return render(request, "help/case_priorities.html", context)
+
+
+@require_GET
+def help_case_priorities(request: HttpRequest) -> HttpResponse:
+    return render(request, "help/case_priorities.html", _service_levels_context(request))
 
 
 @require_GET
 def help_plan_comparison(request: HttpRequest) -> HttpResponse:
-    priorities, plans = selectors.service_level_policy()
+    context = _service_levels_context(request)
+    plans = context["plans"]
     names = list(dict.fromkeys(name for plan in plans for name in plan.features))
-    context = {
-        "rows": service_level_rows(priorities, plans),
-        "plans": plans,
-        "features": [(name, [plan.features.get(name, "—") for plan in plans]) for name in names],
-        "own_plan": selectors.plan_of_customer(request.user),
-    }
+    context["features"] = [
+        (name, [plan.features.get(name, "—") for plan in plans]) for name in names
+    ]
     return render(request, "help/plan_comparison.html", context)
