@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import outbox, services
+from . import outbox, service_levels, services
 
 
 # The row counts attempts (a relayed task starts again at retries=0): it decides when to
@@ -50,3 +50,12 @@ def send_reminders_task() -> int:
 @shared_task(acks_late=True)
 def send_daily_digests_task() -> int:
     return services.send_daily_digests()
+
+
+@shared_task(acks_late=True)
+def recompute_service_levels_task(
+    *, because: str, organisation_ids: list[int] | None = None, plan_ids: list[int] | None = None
+) -> int:
+    return service_levels.recompute_many(
+        organisation_ids=organisation_ids, plan_ids=plan_ids, because=because
+    )

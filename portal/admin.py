@@ -64,6 +64,20 @@ class OrganisationAdmin(CleanSearchMixin, admin.ModelAdmin):
     search_fields = ["name"]
     inlines = [MembershipOfOrganisationInline]
 
+    # A change to any of these moves the service-level clocks of the organisation's cases.
+    CLOCK_FIELDS = {"plan": "Plan", "time_zone": "Time zone", "holiday_country": "Holidays"}
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        moved = [label for name, label in self.CLOCK_FIELDS.items() if name in form.changed_data]
+        if change and moved:
+            from cases import service_levels
+
+            service_levels.recompute_after_commit(
+                because=f"{' and '.join(moved)} of {obj.name} changed",
+                organisation_ids=[obj.pk],
+            )
+
     def has_delete_permission(self, request, obj=None) -> bool:
         # Organisations own case history; they are never deleted.
         return False

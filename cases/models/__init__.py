@@ -19,7 +19,16 @@ from cases.models.case import (
 from cases.models.history import CaseEvent, InvariantWatermark
 from cases.models.inbound import InboundEmail, InboundOutcome, InboundReason
 from cases.models.outbox import Notification, NotificationKind, NotificationState
-from cases.models.service_levels import Coverage, Plan, PlanTarget, PriorityLevel
+from cases.models.service_levels import (
+    OPEN_OUTCOMES,
+    Coverage,
+    Plan,
+    PlanTarget,
+    PriorityLevel,
+    ResponseTarget,
+    TargetKind,
+    TargetOutcome,
+)
 from cases.models.status import (
     CUSTOMER_RESOLVABLE_STATUSES,
     OPEN_STATUSES,
@@ -41,6 +50,10 @@ from cases.models.thread import Attachment, Message, MessageSource, attachment_u
 
 __all__ = [
     "Coverage",
+    "OPEN_OUTCOMES",
+    "ResponseTarget",
+    "TargetKind",
+    "TargetOutcome",
     "Plan",
     "PlanTarget",
     "PriorityLevel",

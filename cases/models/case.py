@@ -111,6 +111,11 @@ class Case(FSMModelMixin, UndeletableModel):
     updated_at = models.DateTimeField(auto_now=True)
     last_activity_at = models.DateTimeField(default=timezone.now)
     last_customer_activity_at = models.DateTimeField(null=True, blank=True)
+    # Service levels (cases.service_levels): when an engineer first replied in public,
+    # and when the running response target falls due (copied from it, so the admin's
+    # "breaching next" is one indexed query). None while no target runs.
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    response_due_at = models.DateTimeField(null=True, blank=True)
 
     objects = CaseQuerySet.as_manager()
 
@@ -143,6 +148,11 @@ class Case(FSMModelMixin, UndeletableModel):
                 fields=["resolved_at"],
                 condition=models.Q(status="resolved"),
                 name="case_resolved_clock",
+            ),
+            models.Index(
+                fields=["response_due_at"],
+                condition=models.Q(response_due_at__isnull=False),
+                name="case_response_due",
             ),
             # The satisfaction report reads only rated cases.
             models.Index(fields=["rated_at"], condition=~models.Q(rating=""), name="case_rated"),

@@ -107,3 +107,86 @@ class PlanTarget(models.Model):
 
     def __str__(self) -> str:
         return f"{self.plan}, {self.get_priority_display()}"
+
+
+# --- The clock on each case -------------------------------------------------------------
+
+
+class TargetKind(models.TextChoices):
+    FIRST_RESPONSE = "first_response", "First response"
+    NEXT_UPDATE = "next_update", "Next update"
+
+
+class TargetOutcome(models.TextChoices):
+    RUNNING = "running", "Running"
+    # The case waits on the customer (Pending Customer, Resolved): the clock stands still.
+    PAUSED = "paused", "Paused"
+    MET = "met", "Met"
+    MISSED = "missed", "Missed"
+    # The case closed, or its plan has no target any more, before a reply was due.
+    STOPPED = "stopped", "Stopped"
+
+
+OPEN_OUTCOMES = (TargetOutcome.RUNNING, TargetOutcome.PAUSED)
+
+
+class ResponseTarget(models.Model):
+    """One promise on one case: a first response or a next update, and how it went.
+
+    A case has at most one open (running or paused) target; `cases.service_levels` is
+    the only code that writes these rows. The terms (plan, priority, coverage, covered
+    time promised) are copied at the start and whenever they change, so the report reads
+    what was promised at the time. Time counts in runs: `run_started_at` is when the
+    current run began and `covered_before_run` the covered time of earlier runs (before a
+    pause), so `due_at` is `run_started_at` plus what is left, counted in coverage.
+    """
+
+    case = models.ForeignKey(
+        "cases.Case", on_delete=models.PROTECT, related_name="response_targets"
+    )
+    kind = models.CharField(max_length=20, choices=TargetKind)
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="response_targets")
+    priority = models.PositiveSmallIntegerField(choices=Priority)
+    coverage = models.CharField(max_length=20, choices=Coverage)
+    target = models.DurationField()
+    started_at = models.DateTimeField()
+    run_started_at = models.DateTimeField()
+    covered_before_run = models.DurationField(default=timedelta(0))
+    due_at = models.DateTimeField(null=True, blank=True)
+    warn_at = models.DateTimeField(null=True, blank=True)
+    warned_at = models.DateTimeField(null=True, blank=True)
+    breached_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=10, choices=TargetOutcome, default=TargetOutcome.RUNNING)
+
+    class Meta:
+        ordering = ["started_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case"],
+                condition=models.Q(outcome__in=["running", "paused"]),
+                name="response_target_one_open_per_case",
+            )
+        ]
+        indexes = [
+            # The beat's two questions: which warnings and which breaches are due.
+            models.Index(
+                fields=["warn_at"],
+                condition=models.Q(outcome="running", warned_at__isnull=True),
+                name="response_target_warn",
+            ),
+            models.Index(
+                fields=["due_at"],
+                condition=models.Q(outcome="running", breached_at__isnull=True),
+                name="response_target_breach",
+            ),
+            # The report: targets started in the last 30 days.
+            models.Index(fields=["started_at"], name="response_target_started"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on case {self.case_id}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.outcome in OPEN_OUTCOMES

@@ -16,7 +16,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
 from django_fsm import can_proceed, has_transition_perm
 
-from cases import outbox
+from cases import outbox, service_levels
 from cases.attachments import clean_filename
 from cases.exceptions import ActionNotPermitted, CaseActionError, TransitionNotAllowed
 from cases.models import (
@@ -75,6 +75,7 @@ def apply_transition(
         raise TransitionNotAllowed(refused or "This action is not available on this case now.")
     fire_transition(case, transition, args=args, now=now or timezone.now())
     case.save()
+    service_levels.status_changed(case, case.last_activity_at)
     return record_event(
         case,
         transition,
@@ -173,6 +174,8 @@ def add_message(
         info_request_kind=info_request_kind,
         email_message_id=email_message_id,
     )
+    if author_kind == Actor.ENGINEER and not is_internal:
+        service_levels.engineer_replied(case, message.created_at)
     for upload in attachments:
         Attachment.objects.create(
             message=message,

@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
-from cases import outbox
+from cases import outbox, service_levels
 from cases.exceptions import ActionNotPermitted, CaseActionError, TransitionNotAllowed
 from cases.models import (
     Actor,
@@ -80,6 +80,7 @@ def case_open(
         last_customer_activity_at=now,
         follow_up_of=follow_up_of,
     )
+    service_levels.case_opened(case, now)
     add_message(
         case,
         author=requester,
@@ -174,6 +175,7 @@ def case_reply(
         case.last_activity_at = now
         case.save(update_fields=["last_activity_at", "last_customer_activity_at", "updated_at"])
         notify_assignee(case, NotificationKind.CUSTOMER_REPLIED, message=message)
+    service_levels.customer_wrote(case, now)
     return message
 
 
@@ -376,5 +378,6 @@ def case_reopen(*, case: Case, actor, message: str = "") -> Case:
     if kind == Actor.CUSTOMER:
         case.last_customer_activity_at = event.created_at
         case.save(update_fields=["last_customer_activity_at", "updated_at"])
+        service_levels.customer_wrote(case, event.created_at)
     _notify_reopened(case, event, message=posted)
     return case

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from cases import service_levels
 from cases.exceptions import CaseActionError, TransitionNotAllowed
 from cases.models import (
     Actor,
@@ -200,6 +201,7 @@ def case_update_details(*, case: Case, engineer, subject: str, priority: int) ->
         changes.append(f"Priority {Priority(case.priority).label} → {Priority(priority).label}")
     if not changes:
         return case
+    priority_changed = case.priority != priority
     case.subject = subject
     case.priority = priority
     case.last_activity_at = timezone.now()
@@ -212,4 +214,8 @@ def case_update_details(*, case: Case, engineer, subject: str, priority: int) ->
         reason="; ".join(changes),
         created_at=case.last_activity_at,
     )
+    if priority_changed:
+        service_levels.recompute(
+            case, actor=engineer, because="Priority changed", now=case.last_activity_at
+        )
     return case

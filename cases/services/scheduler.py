@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_fsm import can_proceed, has_transition_perm
 
-from cases import outbox
+from cases import outbox, service_levels
 from cases.models import (
     Case,
     CaseEvent,
@@ -120,6 +120,7 @@ def _auto_close_batch(case_ids: Sequence[int]) -> list[Case]:
     for changes, pks in groups.items():
         Case.objects.filter(pk__in=pks).update(**dict(changes))
     CaseEvent.objects.bulk_create(events)
+    service_levels.cases_closed([case.pk for case in closing], now)
     emails = []
     for case, event in zip(closing, events, strict=True):
         if case.requester.is_active:

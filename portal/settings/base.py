@@ -277,6 +277,9 @@ CASE_RESOLVED_AUTO_CLOSE_DAYS = env_int("CASE_RESOLVED_AUTO_CLOSE_DAYS", 7)
 # Days before an automatic close on which the customer is reminded.
 CASE_REMINDER_DAYS_BEFORE = [int(d) for d in env_list("CASE_REMINDER_DAYS_BEFORE", "7,1")]
 CASE_SWEEP_BATCH_SIZE = env_int("CASE_SWEEP_BATCH_SIZE", 500)
+# Service levels: how far into a response target (in percent of it) the assignee, or
+# the on-call address, is warned before it is missed.
+SERVICE_LEVEL_WARN_AT_PERCENT = env_int("SERVICE_LEVEL_WARN_AT_PERCENT", 75)
 # A notification that hit a temporary provider error is retried after ~this, doubling.
 NOTIFICATION_RETRY_BACKOFF_SECONDS = env_int("NOTIFICATION_RETRY_BACKOFF_SECONDS", 30)
 CASES_PER_PAGE = env_int("CASES_PER_PAGE", 25)
