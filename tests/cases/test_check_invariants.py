@@ -64,8 +64,10 @@ def test_pending_customer_without_a_request_is_reported(customer, engineer):
         actor_kind=Actor.ENGINEER,
     )
     violations = invariants.find_violations()
+    # Behind the services' back, the clock kept running too.
     assert [str(v) for v in violations] == [
-        f"[history] case {case.pk}: is Pending Customer without a request_info entry"
+        f"[history] case {case.pk}: is Pending Customer without a request_info entry",
+        f"[service level] case {case.pk}: is pending_customer with its target running",
     ]
 
 
@@ -81,7 +83,7 @@ def test_notifying_transition_without_its_email_is_reported(customer, engineer):
         actor_kind=Actor.ENGINEER,
     )
     violations = invariants.find_violations()
-    assert [v.rule for v in violations] == ["notification"]
+    assert [v.rule for v in violations] == ["notification", "service level"]
     assert f"resolve entry {event.pk} has no resolved email" in violations[0].detail
 
 
@@ -139,3 +141,29 @@ def test_rows_added_after_a_check_are_not_deletions(customer, engineer):
     call_command("check_invariants")
     journeys.pending_customer(customer, engineer)
     assert invariants.find_violations() == []
+
+
+def test_a_due_time_that_disagrees_with_the_running_target_is_reported(customer, time_machine):
+    time_machine.move_to("2026-03-02 09:00Z", tick=False)
+    case = journeys.opened(customer)
+    assert case.response_targets.get().outcome == "running"
+    Case.objects.filter(pk=case.pk).update(response_due_at=None)
+    assert rules() == ["service level"]
+
+
+def test_a_target_running_while_the_case_waits_on_the_customer_is_reported(
+    customer, engineer, time_machine
+):
+    time_machine.move_to("2026-03-02 09:00Z", tick=False)
+    case = journeys.opened(customer)
+    Case.objects.filter(pk=case.pk).update(status=Status.RESOLVED)
+    CaseEvent.objects.create(
+        case=case,
+        transition="resolve",
+        from_status=Status.NEW,
+        to_status=Status.RESOLVED,
+        actor=engineer,
+        actor_kind=Actor.ENGINEER,
+    )
+    violations = [str(v) for v in invariants.find_violations() if v.rule == "service level"]
+    assert violations == [f"[service level] case {case.pk}: is resolved with its target running"]
