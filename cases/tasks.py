@@ -53,6 +53,12 @@ def send_daily_digests_task() -> int:
 
 
 @shared_task(acks_late=True)
+def check_service_levels_task() -> dict[str, int]:
+    result = services.check_service_levels()
+    return {"warned": result.warned, "breached": result.breached}
+
+
+@shared_task(acks_late=True)
 def recompute_service_levels_task(
     *, because: str, organisation_ids: list[int] | None = None, plan_ids: list[int] | None = None
 ) -> int:

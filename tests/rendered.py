@@ -34,9 +34,11 @@ from cases.models import (
     InfoRequestKind,
     Notification,
     NotificationKind,
+    ResponseTarget,
     Status,
 )
 from cases.outbox import triggers
+from cases.outbox.emails import SERVICE_LEVEL_KINDS
 from portal.request_guards import request_too_large, upload_request_max_bytes
 from tests.factories import EngineerFactory, customer
 
@@ -257,11 +259,14 @@ def _emails(catalogue: Catalogue, cases: dict[str, Case]) -> None:
         for kind in NotificationKind:
             if kind == NotificationKind.DAILY_DIGEST:
                 continue  # about no one case: built once below
-            reminder = {}
+            extra = {}
+            if kind in SERVICE_LEVEL_KINDS:
+                # Its latest target: running (new), paused (pending customer), stopped.
+                extra = {"response_target": case.response_targets.order_by("pk").last()}
             if kind == NotificationKind.REMINDER:
                 since = case.pending_since or timezone.now()
                 key = f"reminder:{case.pk}:{since.timestamp():.6f}:1:{case.requester_id}"
-                reminder = {"clock_started_at": since, "reminder_days_before": 1}
+                extra = {"clock_started_at": since, "reminder_days_before": 1}
             else:
                 key = f"walk:{name}:{kind}"
             notification = Notification.objects.create(
@@ -273,13 +278,29 @@ def _emails(catalogue: Catalogue, cases: dict[str, Case]) -> None:
                 to_email=case.requester.email,
                 subject=triggers._subject(case, kind),
                 dedupe_key=key,
-                **reminder,
+                **extra,
             )
             _add_email(catalogue, f"email {kind} ({name})", outbox.build_email(notification))
 
+    _service_level_emails(catalogue, cases["open"])
     outbox.queue_daily_digests(day=timezone.localdate())
     for notification in Notification.objects.filter(kind=NotificationKind.DAILY_DIGEST):
         _add_email(catalogue, f"email {notification.kind}", outbox.build_email(notification))
+
+
+def _service_level_emails(catalogue: Catalogue, case: Case) -> None:
+    """The warning and the escalation as the check queues them: the target falls due
+    an hour ago, the escalation goes to each engineer and the assignee, once each."""
+    now = timezone.now()
+    ResponseTarget.objects.filter(case=case, outcome="running").update(
+        warn_at=now - timedelta(hours=2), due_at=now - timedelta(hours=1)
+    )
+    services.check_service_levels()
+    for notification in Notification.objects.filter(
+        case=case, kind=NotificationKind.SERVICE_LEVEL_BREACHED, dedupe_key__startswith="sla-"
+    ):
+        label = f"email {notification.kind} (escalation to {notification.to_email})"
+        _add_email(catalogue, label, outbox.build_email(notification))
 
 
 def _add_email(catalogue: Catalogue, label: str, email) -> None:

@@ -9,6 +9,7 @@ from django.utils import timezone
 from cases.models.base import UndeletableModel
 from cases.models.case import Case
 from cases.models.history import CaseEvent
+from cases.models.service_levels import ResponseTarget
 from cases.models.thread import Message
 
 # --- Outbox ---------------------------------------------------------------------------
@@ -32,6 +33,8 @@ class NotificationKind(models.TextChoices):
     NEW_CASE_ALERT = "new_case_alert", "New urgent case (to engineers)"
     DAILY_DIGEST = "daily_digest", "Daily digest (to engineer)"
     THANKS_RECEIVED = "thanks_received", "Thank-you received; case stays resolved"
+    SERVICE_LEVEL_WARNING = "service_level_warning", "Response target at risk (to engineer)"
+    SERVICE_LEVEL_BREACHED = "service_level_breached", "Response target missed (to on-call)"
 
 
 class NotificationState(models.TextChoices):
@@ -59,6 +62,14 @@ class Notification(UndeletableModel):
     )
     message = models.ForeignKey(
         Message, on_delete=models.PROTECT, null=True, blank=True, related_name="notifications"
+    )
+    # The response target a service-level warning or escalation is about.
+    response_target = models.ForeignKey(
+        ResponseTarget,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="notifications",
     )
     kind = models.CharField(max_length=30, choices=NotificationKind)
     # None only for an address that is nobody's login (ONCALL_EMAIL).

@@ -28,11 +28,15 @@ from cases.outbox.triggers import (
     enqueue,
     enqueue_many,
     is_obsolete,
+    obsolete_reason,
+    oncall_recipients,
     queue,
     queue_daily_digests,
     queue_many,
     queue_new_case_alert,
     queue_reminder,
+    queue_service_level_alerts,
+    service_level_key,
 )
 
 __all__ = [
@@ -56,12 +60,16 @@ __all__ = [
     "is_obsolete",
     "is_permanent",
     "message_id_for",
+    "obsolete_reason",
+    "oncall_recipients",
     "parse_reply_address",
     "queue",
     "queue_daily_digests",
     "queue_many",
     "queue_new_case_alert",
     "queue_reminder",
+    "queue_service_level_alerts",
+    "service_level_key",
     "relay_unsent",
     "reply_address",
 ]

@@ -25,7 +25,7 @@ from cases.models import (
     NotificationState,
 )
 from cases.outbox.emails import build_email
-from cases.outbox.triggers import enqueue, is_obsolete
+from cases.outbox.triggers import enqueue, is_obsolete, obsolete_reason
 
 logger = logging.getLogger(__name__)
 
@@ -141,18 +141,19 @@ def _claim_many(notification_ids: Sequence[int]) -> list[Notification]:
 
     Skipped: rows locked or being sent by another worker, and rows already sent or
     failed. A reminder whose clock stopped (the customer replied, even a moment ago or
-    during a broker outage) is cancelled here, at the last moment. A row left in
+    during a broker outage) is cancelled here, at the last moment, and so is a
+    service-level warning whose target was met, paused or stopped. A row left in
     "sending" by a worker that died mid-send is claimed again and flagged as a possible
     duplicate: the provider may have it already.
     """
     now = timezone.now()
     claimed: list[Notification] = []
     stale: list[int] = []
-    obsolete: list[int] = []
+    obsolete: dict[str, list[int]] = {}
     with transaction.atomic():
         rows = (
             Notification.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("case", "recipient", "message", "event")
+            .select_related("case", "recipient", "message", "event", "response_target")
             .filter(pk__in=notification_ids)
             .order_by("pk")
         )
@@ -167,7 +168,7 @@ def _claim_many(notification_ids: Sequence[int]) -> list[Notification]:
             elif notification.state != NotificationState.QUEUED:
                 continue
             if is_obsolete(notification):
-                obsolete.append(notification.pk)
+                obsolete.setdefault(obsolete_reason(notification), []).append(notification.pk)
                 continue
             if was_sending:
                 notification.possible_duplicate = True
@@ -185,11 +186,9 @@ def _claim_many(notification_ids: Sequence[int]) -> list[Notification]:
             )
         if stale:
             Notification.objects.filter(pk__in=stale).update(possible_duplicate=True)
-        if obsolete:
-            Notification.objects.filter(pk__in=obsolete).update(
-                state=NotificationState.CANCELLED,
-                state_changed_at=now,
-                last_error="Not sent: the case no longer awaits the customer.",
+        for reason, ids in obsolete.items():
+            Notification.objects.filter(pk__in=ids).update(
+                state=NotificationState.CANCELLED, state_changed_at=now, last_error=reason
             )
     return claimed
 

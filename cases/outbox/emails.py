@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 
 from cases.models import (
     OPEN_STATUSES,
     Case,
+    Coverage,
     Message,
     Notification,
     NotificationKind,
+    Priority,
     Status,
 )
 from cases.outbox.addresses import message_id_for, reply_address
@@ -108,12 +111,51 @@ def email_context(notification: Notification) -> dict:
     if notification.kind == NotificationKind.REMINDER:
         context["reminder_days"] = notification.reminder_days_before
         context["question"] = _current_question(case)
+    if notification.kind in SERVICE_LEVEL_KINDS:
+        context.update(service_level_context(notification))
     if notification.kind == NotificationKind.RESOLVED and notification.event_id and recipient:
         for action in (email_actions.CONFIRM, email_actions.REOPEN):
             context[f"{action}_url"] = email_actions.url_for(
                 case=case, recipient=recipient, action=action, event_id=notification.event_id
             )
     return context
+
+
+SERVICE_LEVEL_KINDS = frozenset(
+    {NotificationKind.SERVICE_LEVEL_WARNING, NotificationKind.SERVICE_LEVEL_BREACHED}
+)
+
+
+def service_level_context(notification: Notification) -> dict:
+    """The target a warning or escalation is about: its terms, when it is (or was) due
+    and how long is left, or how long ago that was, when the email is sent."""
+    target = notification.response_target
+    if target is None:
+        return {"target": None}
+    # A breached target keeps its due time in breached_at after a late reply ends it.
+    due = target.breached_at or target.due_at
+    left = due - timezone.now() if due else None
+    return {
+        "target": target,
+        "target_running": target.outcome == "running",
+        "target_terms": f"{target.plan.name} plan, {Priority(target.priority).label}",
+        "target_length": span_text(target.target),
+        "target_coverage": Coverage(target.coverage).label,
+        "target_due": due,
+        "target_overdue": left is not None and left <= timedelta(0),
+        "target_left": span_text(abs(left)) if left is not None else "",
+    }
+
+
+def span_text(span: timedelta) -> str:
+    """`45 minutes`, `1 hour 30 minutes`, `2 days 3 hours` (whole minutes, rounded down)."""
+    minutes = int(span.total_seconds() // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    # With days, minutes are noise: "2 days 3 hours" is precise enough.
+    units = ((days, "day"), (hours, "hour")) if days else ((hours, "hour"), (minutes, "minute"))
+    parts = [f"{count} {unit}{'s' if count != 1 else ''}" for count, unit in units if count]
+    return " ".join(parts) or "less than a minute"
 
 
 def _current_question(case: Case) -> Message | None:

@@ -24,7 +24,9 @@ from cases.models import (
     Notification,
     NotificationKind,
     Priority,
+    ResponseTarget,
     Status,
+    TargetOutcome,
 )
 
 logger = logging.getLogger(__name__)
@@ -50,6 +52,12 @@ SUBJECTS = {
     NotificationKind.CASE_OPENED: "[{ref}] Case received: {subject}",
     NotificationKind.NEW_CASE_ALERT: "[{ref}] New {priority} case: {subject}",
     NotificationKind.THANKS_RECEIVED: "[{ref}] Thanks received, case stays resolved: {subject}",
+    NotificationKind.SERVICE_LEVEL_WARNING: (
+        "[{ref}] Response target at risk ({priority}): {subject}"
+    ),
+    NotificationKind.SERVICE_LEVEL_BREACHED: (
+        "[{ref}] Response target missed ({priority}): {subject}"
+    ),
 }
 DIGEST_SUBJECT = "Open cases on {day}: {assigned} yours, {unassigned} unassigned"
 
@@ -64,6 +72,8 @@ ENGINEER_KINDS = frozenset(
         NotificationKind.ENGINEER_AUTO_CLOSED,
         NotificationKind.NEW_CASE_ALERT,
         NotificationKind.DAILY_DIGEST,
+        NotificationKind.SERVICE_LEVEL_WARNING,
+        NotificationKind.SERVICE_LEVEL_BREACHED,
     }
 )
 
@@ -170,26 +180,88 @@ def engineers():
     )
 
 
+def oncall_recipients() -> list[tuple[object, str]]:
+    """Who the on-call alerts go to, as (login or None, address): ONCALL_EMAIL if set
+    (with the engineer whose login it is, if any), else every active engineer."""
+    if settings.ONCALL_EMAIL:
+        oncall = engineers().filter(email__iexact=settings.ONCALL_EMAIL).first()
+        return [(oncall, settings.ONCALL_EMAIL)]
+    return [(engineer, engineer.email) for engineer in engineers()]
+
+
 def queue_new_case_alert(case: Case, *, event: CaseEvent) -> int:
     """Alert the engineers to a new urgent case: ONCALL_EMAIL if set, else each engineer.
 
     ONCALL_EMAIL gets a reply address when it is an engineer's own login; a shared
     on-call mailbox is nobody's, so its email says that replies are not read.
     """
-    if settings.ONCALL_EMAIL:
-        oncall = engineers().filter(email__iexact=settings.ONCALL_EMAIL).first()
-        queued = queue(
+    return sum(
+        queue(
             case,
             NotificationKind.NEW_CASE_ALERT,
-            recipient=oncall,
+            recipient=recipient,
             event=event,
-            to_email=settings.ONCALL_EMAIL,
+            to_email=address,
         )
-        return int(queued is not None)
-    return sum(
-        queue(case, NotificationKind.NEW_CASE_ALERT, recipient=engineer, event=event) is not None
-        for engineer in engineers()
+        is not None
+        for recipient, address in oncall_recipients()
     )
+
+
+SERVICE_LEVEL_KEYS = {
+    NotificationKind.SERVICE_LEVEL_WARNING: "sla-warning",
+    NotificationKind.SERVICE_LEVEL_BREACHED: "sla-breach",
+}
+
+
+def service_level_key(target: ResponseTarget, kind: str, recipient, address: str) -> str:
+    """One warning and one escalation per target and recipient, whoever queues them."""
+    who = recipient.pk if recipient is not None else address.lower()
+    return f"{SERVICE_LEVEL_KEYS[kind]}:{target.pk}:{who}"[:200]
+
+
+def queue_service_level_alerts(
+    items: Iterable[tuple[ResponseTarget, NotificationKind, CaseEvent | None, list]],
+) -> list[Notification]:
+    """Queue the service-level warnings and escalations of one batch: one insert, one
+    hand-over after commit.
+
+    Each item is (target, kind, event or None, [(login or None, address), ...]), the
+    target's case loaded. A key already queued (a recipient listed twice, say the
+    assignee who is also ONCALL_EMAIL) is skipped, so nothing goes out twice; the
+    caller holds the targets' row locks, so no other run can insert the same keys
+    meanwhile.
+    """
+    rows: dict[str, Notification] = {}
+    for target, kind, event, recipients in items:
+        case = target.case
+        for recipient, address in recipients:
+            key = service_level_key(target, kind, recipient, address)
+            rows.setdefault(
+                key,
+                Notification(
+                    case=case,
+                    event=event,
+                    response_target=target,
+                    kind=kind,
+                    recipient=recipient,
+                    to_email=address,
+                    subject=_subject(case, kind),
+                    dedupe_key=key,
+                ),
+            )
+    if not rows:
+        return []
+    queued = set(
+        Notification.objects.filter(dedupe_key__in=list(rows)).values_list("dedupe_key", flat=True)
+    )
+    created = Notification.objects.bulk_create(
+        [row for key, row in rows.items() if key not in queued]
+    )
+    ids = [notification.pk for notification in created]
+    if ids:
+        transaction.on_commit(lambda: enqueue_many(ids), robust=True)
+    return created
 
 
 def _digest_key(day, engineer) -> str:
@@ -243,8 +315,12 @@ def queue_reminder(case: Case, *, days_before: int) -> bool:
 
 
 def is_obsolete(notification: Notification) -> bool:
-    """A reminder whose clock has stopped (the customer replied, the case moved on), or
-    a "stays resolved" email for a case no longer resolved."""
+    """A reminder whose clock has stopped (the customer replied, the case moved on), a
+    "stays resolved" email for a case no longer resolved, or a warning about a target
+    that is no longer running (met, paused or stopped since)."""
+    if notification.kind == NotificationKind.SERVICE_LEVEL_WARNING:
+        target = notification.response_target
+        return target is not None and target.outcome != TargetOutcome.RUNNING
     if notification.kind == NotificationKind.THANKS_RECEIVED:
         return notification.case.status != Status.RESOLVED
     if notification.kind != NotificationKind.REMINDER:
@@ -255,6 +331,13 @@ def is_obsolete(notification: Notification) -> bool:
         and case.pending_since is not None
         and case.pending_since == notification.clock_started_at
     )
+
+
+def obsolete_reason(notification: Notification) -> str:
+    """What the outbox row says when an obsolete email is cancelled (see is_obsolete)."""
+    if notification.kind == NotificationKind.SERVICE_LEVEL_WARNING:
+        return "Not sent: the response target is no longer running."
+    return "Not sent: the case no longer awaits the customer."
 
 
 def _task(name: str):

@@ -3,7 +3,8 @@
 - `customer`: open, reply, approve, confirm, close and reopen (the last two serve
   engineers too)
 - `engineer`: assign, take, start work, request information, resolve, notes, details
-- `scheduler`: automatic close, reminders and daily digests (run by `cases.tasks`)
+- `scheduler`: automatic close, reminders, daily digests and the service-level warnings
+  and escalations (run by `cases.tasks`)
 - `common`: locking, applying a transition with its history entry, messages, notifying
 """
 
@@ -29,14 +30,17 @@ from cases.services.engineer import (
     case_update_details,
 )
 from cases.services.scheduler import (
+    ServiceLevelCheck,
     case_auto_close,
     case_hold_auto_close,
+    check_service_levels,
     close_stale_cases,
     send_daily_digests,
     send_due_reminders,
 )
 
 __all__ = [
+    "ServiceLevelCheck",
     "case_add_internal_note",
     "case_answer_approval",
     "case_assign",
@@ -56,6 +60,7 @@ __all__ = [
     "case_resolve",
     "case_start_work",
     "case_update_details",
+    "check_service_levels",
     "close_stale_cases",
     "send_daily_digests",
     "send_due_reminders",

@@ -1,13 +1,17 @@
-"""What happens with nobody acting: automatic close, reminders and the daily digest."""
+"""What happens with nobody acting: automatic close, reminders, the daily digest and the
+service-level warnings and escalations."""
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django_fsm import can_proceed, has_transition_perm
 
@@ -16,7 +20,9 @@ from cases.models import (
     Case,
     CaseEvent,
     NotificationKind,
+    ResponseTarget,
     Status,
+    TargetOutcome,
 )
 from cases.policy import auto_close_reason, reminder_days_before, reminders_due
 from cases.services.common import (
@@ -27,6 +33,7 @@ from cases.services.common import (
     notify_assignee,
     notify_requester,
 )
+from portal.timefmt import display
 
 logger = logging.getLogger(__name__)
 
@@ -219,3 +226,184 @@ def send_daily_digests() -> int:
     unassigned (P3 and P4 cases are announced here, not one by one). Reruns on the same
     day queue nothing twice."""
     return outbox.queue_daily_digests(day=timezone.localdate())
+
+
+# --- Service levels -------------------------------------------------------------------
+
+SERVICE_LEVEL_BATCH_SIZE = 500
+
+
+@dataclass(frozen=True)
+class ServiceLevelCheck:
+    """What one run of `check_service_levels` did: targets warned and targets escalated."""
+
+    warned: int
+    breached: int
+
+
+def check_service_levels(*, batch_size: int | None = None) -> ServiceLevelCheck:
+    """Warn before response targets are missed, and escalate the ones that were.
+
+    Warning: a running target whose warning time has come and whose due time has not
+    is marked warned and emails its case's assignee, when an active engineer is
+    assigned, else the on-call recipients (ONCALL_EMAIL, else every active engineer).
+    A target already past due when first seen skips the warning: it is escalated.
+    Escalation: a running target past its due time is marked breached at that time,
+    gets a history entry ("service_level_breach") and emails the on-call recipients
+    and the assignee.
+
+    Works in batches like `close_stale_cases`: each batch is one short transaction that
+    locks the targets and their cases nobody else holds (a reply in flight holds its
+    case: the next run looks again, and finds the target met) and re-checks each one
+    under the lock, then writes in bulk. `warned_at`/`breached_at`, set in the same
+    transaction as the emails, and the outbox's per-target dedupe keys make reruns,
+    concurrent runs and runs after a killed worker queue nothing twice.
+    """
+    batch_size = batch_size or SERVICE_LEVEL_BATCH_SIZE
+    oncall = outbox.oncall_recipients()
+    engineer_ids = set(outbox.engineers().values_list("pk", flat=True))
+
+    def warn(ids: Sequence[int]) -> int:
+        return _warn_batch(ids, oncall=oncall, engineer_ids=engineer_ids)
+
+    def escalate(ids: Sequence[int]) -> int:
+        return _escalate_batch(ids, oncall=oncall, engineer_ids=engineer_ids)
+
+    # Warnings first: a target that falls due while they are written is escalated below.
+    warned = _in_batches(_target_ids_to_warn, warn, batch_size, "warn")
+    breached = _in_batches(_target_ids_breached, escalate, batch_size, "escalate")
+    return ServiceLevelCheck(warned=warned, breached=breached)
+
+
+def _target_ids_to_warn(*, now: datetime, after_id: int, limit: int) -> list[int]:
+    return list(
+        ResponseTarget.objects.filter(
+            outcome=TargetOutcome.RUNNING,
+            warned_at__isnull=True,
+            warn_at__lte=now,
+            due_at__gt=now,
+            pk__gt=after_id,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def _target_ids_breached(*, now: datetime, after_id: int, limit: int) -> list[int]:
+    return list(
+        ResponseTarget.objects.filter(
+            outcome=TargetOutcome.RUNNING,
+            breached_at__isnull=True,
+            due_at__lte=now,
+            pk__gt=after_id,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def _in_batches(
+    select_ids: Callable[..., list[int]],
+    handle: Callable[[Sequence[int]], int],
+    batch_size: int,
+    what: str,
+) -> int:
+    """Run `handle` over the ids `select_ids` finds, a batch at a time; a failed batch
+    is retried one target at a time so one bad row cannot hold up the rest."""
+    done = 0
+    after_id = 0
+    while True:
+        ids = select_ids(
+            now=timezone.now(), after_id=after_id, limit=batch_size * SWEEP_BATCHES_PER_READ
+        )
+        if not ids:
+            return done
+        for start in range(0, len(ids), batch_size):
+            batch = ids[start : start + batch_size]
+            try:
+                done += handle(batch)
+            except Exception:
+                logger.exception("Service-level %s batch after id %s failed", what, batch[0])
+                for target_id in batch:
+                    try:
+                        done += handle([target_id])
+                    except Exception:
+                        logger.exception(
+                            "Could not %s response target %s; the next run retries",
+                            what,
+                            target_id,
+                        )
+        after_id = ids[-1]
+
+
+def _lock_targets(ids: Sequence[int], **due) -> list[ResponseTarget]:
+    """The running targets among `ids` that still meet `due`, each locked with its case.
+
+    Rows someone else holds are skipped (SKIP LOCKED). PostgreSQL re-evaluates the
+    conditions on the latest committed version of each row it locks, so a target met,
+    paused, recomputed or handled by another run a moment ago is left out here.
+    """
+    return list(
+        ResponseTarget.objects.select_for_update(skip_locked=True, of=("self", "case"))
+        .select_related("case", "case__assignee", "plan")
+        .filter(pk__in=ids, outcome=TargetOutcome.RUNNING, **due)
+        .order_by("pk")
+    )
+
+
+def _assignee(target: ResponseTarget, engineer_ids: set[int]) -> list[tuple[object, str]]:
+    """The case's assignee as a recipient, if an active engineer is assigned."""
+    case = target.case
+    if case.assignee_id in engineer_ids:
+        return [(case.assignee, case.assignee.email)]
+    return []
+
+
+@transaction.atomic
+def _warn_batch(ids: Sequence[int], *, oncall: list, engineer_ids: set[int]) -> int:
+    now = timezone.now()
+    targets = _lock_targets(ids, warned_at__isnull=True, warn_at__lte=now, due_at__gt=now)
+    if not targets:
+        return 0
+    ResponseTarget.objects.filter(pk__in=[t.pk for t in targets]).update(warned_at=now)
+    items = []
+    for target in targets:
+        target.warned_at = now
+        recipients = _assignee(target, engineer_ids) or oncall
+        items.append((target, NotificationKind.SERVICE_LEVEL_WARNING, None, recipients))
+    outbox.queue_service_level_alerts(items)
+    return len(targets)
+
+
+def breach_reason(target: ResponseTarget) -> str:
+    """ "First response target missed (due 9 Dec 2026, 14:00 CET, Business plan, P2 High)"."""
+    terms = service_levels.terms_text(target)
+    return f"{target.get_kind_display()} target missed (due {display(target.due_at)}, {terms})"
+
+
+@transaction.atomic
+def _escalate_batch(ids: Sequence[int], *, oncall: list, engineer_ids: set[int]) -> int:
+    now = timezone.now()
+    targets = _lock_targets(ids, breached_at__isnull=True, due_at__lte=now)
+    if not targets:
+        return 0
+    # Breached when it fell due, not when this run noticed.
+    ResponseTarget.objects.filter(pk__in=[t.pk for t in targets]).update(breached_at=F("due_at"))
+    events = [
+        new_event(
+            target.case,
+            "service_level_breach",
+            actor=None,
+            reason=breach_reason(target),
+            created_at=now,
+        )
+        for target in targets
+    ]
+    CaseEvent.objects.bulk_create(events)
+    items = []
+    for target, event in zip(targets, events, strict=True):
+        target.breached_at = target.due_at
+        recipients = [*oncall, *_assignee(target, engineer_ids)]
+        items.append((target, NotificationKind.SERVICE_LEVEL_BREACHED, event, recipients))
+    outbox.queue_service_level_alerts(items)
+    return len(targets)

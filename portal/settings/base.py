@@ -396,6 +396,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "cases.tasks.relay_notifications_task",
         "schedule": timedelta(seconds=env_int("NOTIFICATION_RELAY_INTERVAL_SECONDS", 60)),
     },
+    "check-service-levels": {
+        "task": "cases.tasks.check_service_levels_task",
+        "schedule": timedelta(seconds=env_int("SERVICE_LEVEL_CHECK_INTERVAL_SECONDS", 60)),
+    },
     "send-reminders": {
         "task": "cases.tasks.send_reminders_task",
         "schedule": crontab(minute=env_int("REMINDER_MINUTE", 5)),

@@ -233,6 +233,7 @@ def cluster(transactional_db, private_redis, tmp_path, settings) -> Iterator[Clu
         "CASE_SWEEP_INTERVAL_SECONDS": "3600",
         "NOTIFICATION_RELAY_INTERVAL_SECONDS": "3600",
         "REMINDER_MINUTE": "59",
+        "SERVICE_LEVEL_CHECK_INTERVAL_SECONDS": "3600",
     }
     group = Cluster(folder=tmp_path, env=env)
     with publishing_to(BROKER_URL):
