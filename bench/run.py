@@ -3,8 +3,9 @@
 1. Recreates a dedicated database, migrates it and builds the standard data set
    (bench/data.py): 200,000 cases.
 2. Times the auto-close sweep over its 10,000 due cases and the relay handing their
-   10,000 emails to Anymail's test backend; tops the table up to 1,000,000 cases and
-   times the sweep again over a fresh 10,000 due cases.
+   10,000 emails to Anymail's test backend; changes every plan's targets and times the
+   re-evaluation of every open response target (best of 2); tops the table up to
+   1,000,000 cases and times the sweep again over a fresh 10,000 due cases.
 3. Counts SQL queries per page in-process (Django's test client), at 1,000,000 cases.
 4. Serves the portal with gunicorn (2 sync workers, production settings) on loopback
    and drives it with wrk at 8 connections through the multi-user mix of bench/mix.py
