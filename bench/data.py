@@ -7,6 +7,13 @@ cases are already due for the automatic close (half Pending Customer past 14 day
 half Resolved past 7 days). `top_up()` grows the table with cases that are not due
 plus a fresh batch of due ones, so the sweep can be timed at several table sizes.
 
+Organisations are spread over the three seeded plans and over time zones with their
+public holidays. Every case that is not closed carries its open response target, as
+`cases.service_levels` would have left it: running (with `Case.response_due_at`) while
+the case waits on us, some already breached, some due soon, most later; paused on
+Pending Customer and Resolved. Closed cases carry their first response, met or missed,
+for the report.
+
 Rows are written directly (no services, no signals): the status field is protected on
 instances, so statuses are set at construction or in the COPY itself.
 """
@@ -16,8 +23,9 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.core.management.color import no_style
@@ -25,15 +33,22 @@ from django.db import connection, models, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from cases.coverage import CLOSES, OPENS
+from cases.coverage import Coverage as CoverageClock
 from cases.models import (
     Actor,
     Case,
     CaseEvent,
+    Coverage,
     InfoRequestKind,
     Message,
     MessageSource,
+    Plan,
     Priority,
+    ResponseTarget,
     Status,
+    TargetKind,
+    TargetOutcome,
 )
 from cases.policy import pending_customer_timeout, resolved_timeout
 from portal.models import SUPPORT_ENGINEERS_GROUP, Membership, Organisation, User
@@ -159,7 +174,7 @@ def analyze() -> None:
     if connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:
-        for model in (User, Membership, Organisation, Case, Message, CaseEvent):
+        for model in (User, Membership, Organisation, Case, Message, CaseEvent, ResponseTarget):
             cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 
@@ -170,11 +185,18 @@ def _people(scale: Scale, now: datetime) -> tuple[list[int], list[int], dict[int
     """Organisations, customers (the first is the big one) and engineers."""
     password = make_password(PASSWORD)
     org_start = _next_id(Organisation)
+    plans = list(Plan.objects.order_by("position", "pk").values_list("pk", flat=True))
     _insert(
         Organisation,
-        ["id", "name", "time_zone", "holiday_country", "created_at"],
+        ["id", "name", "plan_id", "time_zone", "holiday_country", "created_at"],
         (
-            (org_start + n, f"Bench organisation {org_start + n:05d}", "", "", now)
+            (
+                org_start + n,
+                f"Bench organisation {org_start + n:05d}",
+                _plan_of(n, plans),
+                *PLACES[n % len(PLACES)],
+                now,
+            )
             for n in range(scale.organisations)
         ),
     )
@@ -226,6 +248,27 @@ def _people(scale: Scale, now: datetime) -> tuple[list[int], list[int], dict[int
     return customer_ids, engineer_ids, organisation_of
 
 
+def _plan_of(n: int, plans: list[int]) -> int | None:
+    """The n-th organisation's plan: the seeded plans in turn, and every sixth
+    organisation on none (so on the default plan)."""
+    if not plans or n % 6 == 3:
+        return None
+    return plans[n % len(plans)]
+
+
+# Where the organisations are: a time zone and the country whose public holidays are
+# not business days; ("", "") is the portal's own zone without holidays.
+PLACES = [
+    ("Europe/Paris", "FR"),
+    ("America/New_York", "US"),
+    ("Europe/London", "GB"),
+    ("Asia/Tokyo", "JP"),
+    ("Australia/Sydney", "AU"),
+    ("", ""),
+    ("Europe/Berlin", "DE"),
+]
+
+
 # --- Cases ----------------------------------------------------------------------------
 
 CASE_FIELDS = [
@@ -248,7 +291,150 @@ CASE_FIELDS = [
     "updated_at",
     "last_activity_at",
     "last_customer_activity_at",
+    "first_response_at",
+    "response_due_at",
 ]
+
+
+# --- Response targets -----------------------------------------------------------------
+
+TARGET_FIELDS = [
+    "id",
+    "case_id",
+    "kind",
+    "plan_id",
+    "priority",
+    "coverage",
+    "target",
+    "started_at",
+    "run_started_at",
+    "covered_before_run",
+    "due_at",
+    "warn_at",
+    "warned_at",
+    "breached_at",
+    "ended_at",
+    "outcome",
+]
+WAITING_ON_US = frozenset({Status.NEW, Status.OPEN, Status.IN_PROGRESS})
+
+
+def _covered_back(clock: CoverageClock, end: datetime, covered: timedelta) -> datetime:
+    """The moment from which `covered` time inside the clock's coverage has passed by
+    `end`: `due_after` walked backwards, to start targets that have used so much."""
+    if not clock.business_hours:
+        return end - covered
+    end = end.astimezone(UTC)
+    day = end.astimezone(clock.zone).date()
+    while True:
+        if clock._is_working_day(day):
+            opens = datetime.combine(day, OPENS, tzinfo=clock.zone).astimezone(UTC)
+            closes = datetime.combine(day, CLOSES, tzinfo=clock.zone).astimezone(UTC)
+            finish = min(closes, end)
+            if finish > opens:
+                if covered <= finish - opens:
+                    return finish - covered
+                covered -= finish - opens
+        day -= timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class _Promise:
+    plan_id: int
+    first_response: timedelta
+    next_update: timedelta
+    coverage: str
+    clock: CoverageClock
+
+
+class _Policy:
+    """What each organisation's cases are promised, per priority: read once, with one
+    coverage clock per (coverage, zone, country) shared by all the organisations there."""
+
+    def __init__(self, organisation_ids: Iterable[int]):
+        from cases.models import PlanTarget
+
+        default = Plan.objects.default()
+        by_plan: dict[int, list] = {}
+        for target in PlanTarget.objects.all():
+            by_plan.setdefault(target.plan_id, []).append(target)
+        clocks: dict[tuple, CoverageClock] = {}
+        self.promises: dict[tuple[int, int], _Promise] = {}
+        for organisation in Organisation.objects.filter(pk__in=set(organisation_ids)):
+            plan_id = organisation.plan_id or (default.pk if default else None)
+            for target in by_plan.get(plan_id, []):
+                business = target.coverage == Coverage.BUSINESS_HOURS
+                key = (business, organisation.time_zone, organisation.holiday_country)
+                if key not in clocks:
+                    clocks[key] = organisation.coverage(business_hours=business)
+                self.promises[(organisation.pk, target.priority)] = _Promise(
+                    plan_id,
+                    target.first_response,
+                    target.next_update,
+                    target.coverage,
+                    clocks[key],
+                )
+        self.warn_fraction = settings.SERVICE_LEVEL_WARN_AT_PERCENT / 100
+
+
+def _target(
+    row: tuple, *, policy: _Policy, now: datetime, rng: random.Random
+) -> tuple[tuple | None, datetime | None, datetime | None]:
+    """A case's target row (without its id), its first response and its due time.
+
+    A case waiting on us has a running target: one in ten already breached, one in
+    seven past its warning and due soon, the rest later. Pending Customer and Resolved
+    hold a paused one, with part of the covered time used. A closed case keeps its
+    first response, met nine times in ten.
+    """
+    priority, engineer, status = row[3], row[6], row[8]
+    pending_since, resolved_at, closed_at, created = row[11], row[12], row[13], row[15]
+    promise = policy.promises.get((row[5], priority))
+    if promise is None:
+        return None, None, None
+    clock = promise.clock
+    terms = (promise.plan_id, priority, promise.coverage)
+    if status == Status.CLOSED:
+        duration = promise.first_response
+        due = clock.due_after(created, duration)
+        if rng.random() < 0.9 or due >= closed_at:
+            # Answered within the promised covered time: no later than that in wall time.
+            ended = created + min(duration, closed_at - created) * rng.uniform(0.05, 1.0)
+            outcome, breached = TargetOutcome.MET, None
+        else:
+            ended = min(due + (due - created) * rng.uniform(0.05, 0.5), closed_at)
+            outcome, breached = TargetOutcome.MISSED, due
+        target = (TargetKind.FIRST_RESPONSE, *terms, duration, created, created, timedelta(0))
+        return (*target, None, None, None, breached, ended, outcome), ended, None
+    first_response_at = None
+    kind = TargetKind.FIRST_RESPONSE
+    started_after = created
+    if engineer is not None and rng.random() < 0.5:
+        first_response_at = started_after = created + timedelta(minutes=10)
+        kind = TargetKind.NEXT_UPDATE
+    duration = promise.first_response if kind == TargetKind.FIRST_RESPONSE else promise.next_update
+    if status in WAITING_ON_US:
+        roll = rng.random()
+        used = (
+            rng.uniform(1.0, 3.0)
+            if roll < 0.1
+            else rng.uniform(0.75, 1.0)
+            if roll < 0.25
+            else rng.uniform(0.0, 0.75)
+        )
+        started = max(_covered_back(clock, now, duration * used), started_after)
+        due = clock.due_after(started, duration)
+        warn = clock.due_after(started, duration * policy.warn_fraction)
+        target = (kind, *terms, duration, started, started, timedelta(0), due, warn)
+        warned = warn if warn <= now else None
+        breached = due if due <= now else None
+        return (*target, warned, breached, None, TargetOutcome.RUNNING), first_response_at, due
+    # Paused while the customer has the case, with less than the warning's share used.
+    paused_at = pending_since or resolved_at
+    used = duration * rng.uniform(0.0, min(0.7, policy.warn_fraction))
+    started = max(_covered_back(clock, paused_at, used), started_after)
+    target = (kind, *terms, duration, started, started, used, None, None)
+    return (*target, None, None, None, TargetOutcome.PAUSED), first_response_at, None
 
 
 @dataclass(frozen=True)
@@ -357,7 +543,8 @@ def _write_cases(
     messages_per_case: int,
     long_thread: tuple[int, int] | None = None,
 ) -> tuple[int, int, int]:
-    """Cases, their thread and their "opened" history entry. Returns (first id, cases, messages)."""
+    """Cases, their thread, their "opened" history entry and their response targets.
+    Returns (first id, cases, messages)."""
     case_start = _next_id(Case)
     rows = [
         _case_row(
@@ -370,7 +557,18 @@ def _write_cases(
         )
         for n, spec in enumerate(specs)
     ]
+    # Their own random numbers, so the cases are the same with or without targets.
+    target_rng = random.Random(rng.random())
+    policy = _Policy(organisation_of.values())
+    target_start = _next_id(ResponseTarget)
+    targets: list[tuple] = []
+    for n, row in enumerate(rows):
+        target, first_response_at, due = _target(row, policy=policy, now=now, rng=target_rng)
+        rows[n] = (*row, first_response_at, due)
+        if target is not None:
+            targets.append((target_start + len(targets), row[0], *target))
     _insert(Case, CASE_FIELDS, rows)
+    _insert(ResponseTarget, TARGET_FIELDS, targets)
     written_messages = 0
     if messages_per_case or long_thread:
         long_index, long_count = long_thread if long_thread else (-1, 0)
@@ -443,7 +641,7 @@ def _write_cases(
             for n, row in enumerate(rows)
         ),
     )
-    _reset_sequences(Case, Message, CaseEvent)
+    _reset_sequences(Case, Message, CaseEvent, ResponseTarget)
     return case_start, len(rows), written_messages
 
 

@@ -4,7 +4,8 @@ Every person has their own session and CSRF cookie, so nothing one of them is se
 be reused for another. Customers (the 10,000-case customer among them) read My Cases,
 filter it by status, read their cases and their organisation's list, and reply (about
 2 % of all requests) so that lists, counts and threads really change under the load;
-engineers read the admin case list, search it and open cases.
+engineers read the admin case list (as it opens, and ordered by the next reply due),
+search it and open cases.
 
 Each page is reported with the time people wait for it (wrk, per request, queueing
 included) and the time a web worker spends on it (gunicorn's access log). The floor,
@@ -51,7 +52,8 @@ PAGES = [
     MixPage("case_page", "a case page (customer)", 0.28),
     MixPage("organisation", "the organisation's cases", 0.07),
     MixPage("reply", "reply (POST)", 0.02),
-    MixPage("admin_list", "admin case list", 0.07),
+    MixPage("admin_list", "admin case list", 0.04),
+    MixPage("admin_next_due", "admin list by next due", 0.03),
     MixPage("admin_search", "admin search", 0.07),
     MixPage("admin_case", "admin case page", 0.06),
 ]
@@ -84,6 +86,8 @@ class People:
     reply_case_of: dict[int, str]  # a case each customer replies on (not Closed)
     admin_case_ids: list[int]
     search_terms: list[str]
+    # The admin list ordered by the next reply due (see bench/run.py, next_due_list).
+    next_due_path: str = "/admin/cases/case/"
 
 
 def gather_people(
@@ -205,6 +209,8 @@ def _line(page: str, people: People, rng: random.Random) -> PlanLine:
     who = rng.choice(people.engineers)
     if page == "admin_list":
         return PlanLine(page, "GET", "/admin/cases/case/", people.cookies[who])
+    if page == "admin_next_due":
+        return PlanLine(page, "GET", people.next_due_path, people.cookies[who])
     if page == "admin_search":
         term = rng.choice(people.search_terms)
         return PlanLine(

@@ -29,6 +29,19 @@ def _public_holidays(country: str, year: int) -> frozenset[dt.date]:
     return frozenset(holidays.country_holidays(country, years=year)) if country else frozenset()
 
 
+@lru_cache(maxsize=65_536)
+def _window(zone: ZoneInfo, country: str, day: dt.date) -> tuple[dt.datetime, dt.datetime] | None:
+    """The business hours of `day` in `zone` as UTC instants, or None on a weekend or a
+    public holiday. Kept: re-evaluating a plan's targets asks for the same few weeks of
+    days in the same few zones for every case (ZoneInfo instances are shared per key)."""
+    if day.weekday() not in WORKING_DAYS or day in _public_holidays(country, day.year):
+        return None
+    return (
+        dt.datetime.combine(day, OPENS, tzinfo=zone).astimezone(dt.UTC),
+        dt.datetime.combine(day, CLOSES, tzinfo=zone).astimezone(dt.UTC),
+    )
+
+
 @dataclass(frozen=True)
 class Coverage:
     """When a clock runs: always, or in business hours in `zone` less `country`'s holidays."""
@@ -46,13 +59,12 @@ class Coverage:
         """The business-hours windows (start, end) from the day of `moment` on, skipping
         weekends and holidays: wall-clock hours in the zone, given as UTC instants."""
         day = moment.astimezone(self.zone).date()
+        one_day = dt.timedelta(days=1)
         for _ in range(MAX_DAYS_AHEAD):
-            if self._is_working_day(day):
-                yield (
-                    dt.datetime.combine(day, OPENS, tzinfo=self.zone).astimezone(dt.UTC),
-                    dt.datetime.combine(day, CLOSES, tzinfo=self.zone).astimezone(dt.UTC),
-                )
-            day += dt.timedelta(days=1)
+            window = _window(self.zone, self.country, day)
+            if window is not None:
+                yield window
+            day += one_day
         raise ValueError(f"No business hours within {MAX_DAYS_AHEAD} days of {moment}")
 
     def due_after(self, start: dt.datetime, covered: dt.timedelta) -> dt.datetime:

@@ -23,6 +23,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -279,11 +280,22 @@ def recompute(case: Case, *, actor, because: str, now: datetime | None = None) -
 def _recompute_reason(target: ResponseTarget, terms: Terms, because: str) -> str:
     from portal.timefmt import display
 
-    what = f"{target.get_kind_display()} target {_duration_text(target.target)}"
-    what += f" ({terms.plan.name} plan, {Priority(target.priority).label}"
-    what += f", {Coverage(target.coverage).label})"
+    what = _terms_reason(
+        because, target.kind, target.target, terms.plan.name, target.priority, target.coverage
+    )
     if target.outcome == TargetOutcome.RUNNING:
         what += f", due {display(target.due_at)}"
+    return what
+
+
+@lru_cache(maxsize=1024)
+def _terms_reason(
+    because: str, kind: str, duration: timedelta, plan: str, priority: int, coverage: str
+) -> str:
+    """The reason's words for the terms: the same for the thousands of targets a policy
+    change re-evaluates, so they are put together once."""
+    what = f"{TargetKind(kind).label} target {_duration_text(duration)}"
+    what += f" ({plan} plan, {Priority(priority).label}, {Coverage(coverage).label})"
     return f"{because}: {what}"
 
 
@@ -349,32 +361,44 @@ def recompute_many(
     moved = 0
     after_id = 0
     while True:
-        ids = list(
-            ResponseTarget.objects.filter(scope, outcome__in=OPEN_OUTCOMES, pk__gt=after_id)
-            .order_by("pk")
-            .values_list("pk", flat=True)[:RECOMPUTE_BATCH_SIZE]
+        after_id, changed = _recompute_batch(
+            scope, after_id, because, plans, default_plan, organisations
         )
-        if not ids:
+        if after_id is None:
             return moved
-        moved += _recompute_batch(ids, because, plans, default_plan, organisations)
-        after_id = ids[-1]
+        moved += changed
+
+
+# What a re-evaluation reads of each case; the rest of the row stays in the database.
+RECOMPUTE_CASE_FIELDS = ["priority", "status", "organisation_id", "response_due_at"]
 
 
 @transaction.atomic
-def _recompute_batch(ids, because, plans, default_plan, organisations) -> int:
+def _recompute_batch(
+    scope, after_id, because, plans, default_plan, organisations
+) -> tuple[int | None, int]:
+    """The next batch of open targets in `scope` after `after_id`, locked, read and
+    re-evaluated in one query, written in bulk. Returns (the batch's last id, or None
+    when none was left; how many moved)."""
     from portal.models import Organisation
 
     now = timezone.now()
     targets = list(
         ResponseTarget.objects.select_for_update(of=("self",))
-        .filter(pk__in=ids, outcome__in=OPEN_OUTCOMES)
+        .filter(scope, outcome__in=OPEN_OUTCOMES, pk__gt=after_id)
         .select_related("case")
-        .order_by("pk")
+        .only(
+            *(field.name for field in ResponseTarget._meta.concrete_fields),
+            *(f"case__{name}" for name in RECOMPUTE_CASE_FIELDS),
+        )
+        .order_by("pk")[:RECOMPUTE_BATCH_SIZE]
     )
+    if not targets:
+        return None, 0
     missing = {t.case.organisation_id for t in targets} - organisations.keys()
     organisations.update(Organisation.objects.in_bulk(missing))
     changed: list[ResponseTarget] = []
-    events: list[CaseEvent] = []
+    reasons: list[str] = []
     for target in targets:
         case = target.case
         organisation = organisations[case.organisation_id]
@@ -385,10 +409,10 @@ def _recompute_batch(ids, because, plans, default_plan, organisations) -> int:
         if reason is None:
             continue
         changed.append(target)
-        events.append(_history_entry(case, reason, now))
+        reasons.append(reason)
     _write_targets(changed)
-    CaseEvent.objects.bulk_create(events)
-    return len(changed)
+    _write_history(changed, reasons, now)
+    return targets[-1].pk, len(changed)
 
 
 def _recompute_in_memory(case, target, plan, because, now) -> str | None:
@@ -401,7 +425,7 @@ def _recompute_in_memory(case, target, plan, because, now) -> str | None:
         target.ended_at = now
         target.due_at = target.warn_at = None
         return f"{because}: no {target.get_kind_display().lower()} target any more"
-    clock = case.organisation.coverage(business_hours=policy.coverage == Coverage.BUSINESS_HOURS)
+    clock = _clock_of(case.organisation, policy.coverage == Coverage.BUSINESS_HOURS)
     terms = Terms(plan, policy, clock)
     _apply_terms(target, case, terms)
     if target.outcome == TargetOutcome.RUNNING:
@@ -410,6 +434,16 @@ def _recompute_in_memory(case, target, plan, because, now) -> str | None:
     if after == before:
         return None
     return _recompute_reason(target, terms, because)
+
+
+def _clock_of(organisation, business_hours: bool) -> CoverageClock:
+    """The organisation's coverage clock, kept on the instance: a re-evaluation shares
+    one organisation object among all its cases."""
+    clocks = organisation.__dict__.setdefault("_service_level_clocks", {})
+    clock = clocks.get(business_hours)
+    if clock is None:
+        clock = clocks[business_hours] = organisation.coverage(business_hours=business_hours)
+    return clock
 
 
 def _history_entry(case: Case, reason: str, now: datetime, *, actor=None) -> CaseEvent:
@@ -477,14 +511,45 @@ def _write_targets(targets: list[ResponseTarget]) -> None:
                 [t.ended_at for t in targets],
             ],
         )
-        cursor.execute(
-            """
-            UPDATE cases_case AS c SET response_due_at = v.due_at
-            FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, due_at)
-            WHERE c.id = v.id
-            """,
+        # Only the cases whose due time moves: a paused target's case shows none before
+        # and after, and rewriting a case row rewrites its entry in every index.
+        moving = [
+            (t.case_id, due)
+            for t in targets
+            if (due := t.due_at if t.outcome == TargetOutcome.RUNNING else None)
+            != t.case.response_due_at
+        ]
+        if moving:
+            cursor.execute(
+                """
+                UPDATE cases_case AS c SET response_due_at = v.due_at
+                FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, due_at)
+                WHERE c.id = v.id
+                """,
+                [[case_id for case_id, _ in moving], [due for _, due in moving]],
+            )
+
+
+def _write_history(targets: list[ResponseTarget], reasons: list[str], now: datetime) -> None:
+    """One history entry per moved target, by the policy (COPY on PostgreSQL: building
+    and inserting a model instance per entry cost more than re-evaluating the target)."""
+    if connection.vendor != "postgresql":
+        CaseEvent.objects.bulk_create(
             [
-                [t.case_id for t in targets],
-                [t.due_at if t.outcome == TargetOutcome.RUNNING else None for t in targets],
-            ],
+                _history_entry(target.case, reason, now)
+                for target, reason in zip(targets, reasons, strict=True)
+            ]
         )
+        return
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(
+            "COPY cases_caseevent (case_id, transition, from_status, to_status, actor_kind, "
+            "reason, created_at) FROM STDIN"
+        ) as copy,
+    ):
+        for target, reason in zip(targets, reasons, strict=True):
+            status = target.case.status
+            copy.write_row(
+                (target.case_id, "service_level", status, status, Actor.SCHEDULER, reason, now)
+            )

@@ -1,12 +1,23 @@
 """The benchmark's data builder, at a tiny scale so that it cannot rot unnoticed."""
 
+from collections import Counter
+
 import pytest
 from django.utils import timezone
 
 from bench import data
-from cases import selectors, services
-from cases.models import Case, CaseEvent, Message, Status
-from portal.models import User
+from cases import selectors, service_levels, services
+from cases.models import (
+    OPEN_OUTCOMES,
+    Case,
+    CaseEvent,
+    Message,
+    ResponseTarget,
+    Status,
+    TargetKind,
+    TargetOutcome,
+)
+from portal.models import Organisation, User
 
 pytestmark = pytest.mark.django_db
 
@@ -75,3 +86,109 @@ def test_the_portal_keeps_working_on_the_built_rows(client):
     assert client.get("/cases/").status_code == 200
     long_case = Case.objects.get(pk=dataset.long_thread_case_id)
     assert client.get(long_case.get_absolute_url()).status_code == 200
+
+
+# --- Response targets -------------------------------------------------------------------
+
+SLA = data.Scale(
+    cases=400,
+    customers=14,
+    organisations=7,
+    big_customer_cases=20,
+    messages_per_case=0,
+    due_cases=10,
+    long_thread_messages=0,
+    engineers=2,
+)
+
+
+def test_organisations_are_spread_over_the_plans_time_zones_and_holidays():
+    data.build(SLA)
+
+    organisations = Organisation.objects.all()
+    assert {o.service_plan.name for o in organisations} == {"Standard", "Business", "Enterprise"}
+    assert organisations.filter(plan__isnull=True).exists()  # on the default plan
+    assert len({o.time_zone for o in organisations}) == len(data.PLACES)
+    assert organisations.exclude(holiday_country="").exists()
+
+
+def test_each_case_not_closed_has_exactly_one_open_target_and_closed_ones_none():
+    data.build(SLA)
+
+    open_targets = ResponseTarget.objects.filter(outcome__in=OPEN_OUTCOMES)
+    assert not open_targets.filter(case__status=Status.CLOSED).exists()
+    per_case = Counter(open_targets.values_list("case_id", flat=True))
+    not_closed = Case.objects.exclude(status=Status.CLOSED)
+    assert set(per_case) == set(not_closed.values_list("pk", flat=True))
+    assert max(per_case.values()) == 1
+
+
+def test_a_running_target_is_what_the_case_shows_as_due():
+    data.build(SLA)
+
+    running = ResponseTarget.objects.filter(outcome=TargetOutcome.RUNNING)
+    assert set(running.values_list("case__status", flat=True)) == {
+        Status.NEW,
+        Status.OPEN,
+        Status.IN_PROGRESS,
+    }
+    for target in running.select_related("case"):
+        assert target.due_at is not None
+        assert target.case.response_due_at == target.due_at
+    paused = ResponseTarget.objects.filter(outcome=TargetOutcome.PAUSED)
+    assert set(paused.values_list("case__status", flat=True)) == {
+        Status.PENDING_CUSTOMER,
+        Status.RESOLVED,
+    }
+    assert not paused.filter(due_at__isnull=False).exists()
+    assert not Case.objects.exclude(pk__in=running.values("case_id")).filter(
+        response_due_at__isnull=False
+    )
+
+
+def test_due_times_are_those_the_service_level_clock_computes():
+    """Recomputing every open target under unchanged terms moves none of them."""
+    data.build(SLA)
+
+    assert service_levels.recompute_many(because="Nothing changed") == 0
+    assert not CaseEvent.objects.filter(transition="service_level").exists()
+
+
+def test_some_targets_are_breached_some_due_soon_most_later():
+    data.build(SLA)
+    now = timezone.now()
+
+    running = ResponseTarget.objects.filter(outcome=TargetOutcome.RUNNING)
+    breached = running.filter(due_at__lte=now)
+    assert breached.exists()
+    assert not breached.filter(breached_at__isnull=True).exists()
+    assert running.filter(warned_at__isnull=False, due_at__gt=now).exists()
+    assert running.filter(warned_at__isnull=True).count() > running.count() / 2
+    assert running.filter(kind=TargetKind.NEXT_UPDATE, case__first_response_at__isnull=False)
+    assert not running.filter(kind=TargetKind.NEXT_UPDATE, case__first_response_at__isnull=True)
+
+
+def test_closed_cases_keep_their_first_response_met_or_missed():
+    data.build(SLA)
+
+    closed = ResponseTarget.objects.filter(case__status=Status.CLOSED)
+    assert set(closed.values_list("outcome", flat=True)) == {
+        TargetOutcome.MET,
+        TargetOutcome.MISSED,
+    }
+    assert closed.count() == Case.objects.filter(status=Status.CLOSED).count()
+    assert not closed.filter(outcome=TargetOutcome.MISSED, breached_at__isnull=True).exists()
+    assert not Case.objects.filter(status=Status.CLOSED, first_response_at__isnull=True)
+
+
+def test_the_sweep_stops_the_due_cases_paused_targets_and_top_up_adds_targets():
+    data.build(SLA)
+
+    closed = services.close_stale_cases()
+    assert not ResponseTarget.objects.filter(case__in=closed, outcome__in=OPEN_OUTCOMES).exists()
+    data.top_up(total_cases=500, due_cases=5)
+
+    not_closed = Case.objects.exclude(status=Status.CLOSED)
+    open_targets = ResponseTarget.objects.filter(outcome__in=OPEN_OUTCOMES)
+    assert open_targets.count() == not_closed.count()
+    assert service_levels.recompute_many(because="Nothing changed") == 0
