@@ -260,6 +260,12 @@ def test_a_date_in_another_year_says_its_year(client, requester, at):
     )
 
 
+def test_the_pages_show_a_promise_in_the_statuses_where_the_clock_runs():
+    from cases import presenters, service_levels
+
+    assert presenters.WAITING_ON_US == service_levels.WAITING_ON_US
+
+
 # --- My Cases -------------------------------------------------------------------------------
 
 
