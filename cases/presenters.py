@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.urls import reverse
+from django.utils import timezone
 
 from cases.policy import closed_for_no_reply_text, closes_by_itself_at
 from portal import timefmt
@@ -28,6 +29,9 @@ from .models import (
 )
 
 PRIORITY_LABELS = dict(Priority.choices)
+# Where a response target runs: `cases.service_levels.WAITING_ON_US` (which imports this
+# module for its texts, so it is not imported here; a test holds the two equal).
+WAITING_ON_US = frozenset({Status.NEW, Status.OPEN, Status.IN_PROGRESS})
 INFO_REQUEST_LABELS = dict(InfoRequestKind.choices)
 
 
@@ -59,6 +63,11 @@ class CaseRow:
     auto_close_iso: str
     auto_close_display: str
     closed_note: str  # why a Closed case closed, when that is not the usual meaning
+    # The running response target: when we aim to reply ("" when none runs), and whether
+    # that time has passed.
+    response_due_iso: str
+    response_due_display: str
+    response_overdue: bool
 
 
 def case_rows(values: Iterable[dict], *, user, organisation: bool) -> list[CaseRow]:
@@ -71,6 +80,7 @@ def case_rows(values: Iterable[dict], *, user, organisation: bool) -> list[CaseR
     # Every row is the user's as a customer: the state machine's answer per status.
     allowed = customer_transitions_by_status(user)
     shown_in = timefmt.zone()
+    now = timezone.now()
     rows = []
     for case in values:
         reference = Case.reference_for(case["id"])
@@ -80,6 +90,7 @@ def case_rows(values: Iterable[dict], *, user, organisation: bool) -> list[CaseR
         deadline = closes_by_itself_at(
             status, case["pending_since"], case["resolved_at"], case["auto_close_held_reason"]
         )
+        response_due = case["response_due_at"] if status in WAITING_ON_US else None
         rows.append(
             CaseRow(
                 reference=reference,
@@ -109,9 +120,43 @@ def case_rows(values: Iterable[dict], *, user, organisation: bool) -> list[CaseR
                 auto_close_iso=timefmt.iso(deadline, shown_in),
                 auto_close_display=timefmt.display(deadline, shown_in),
                 closed_note=closed_for_no_reply_text() if case["closed_for_no_reply"] else "",
+                response_due_iso=timefmt.iso(response_due, shown_in),
+                response_due_display=timefmt.display_near(response_due, shown_in),
+                response_overdue=response_due is not None and response_due < now,
             )
         )
     return rows
+
+
+# --- The case page ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResponsePromise:
+    """When we aim to reply on a case whose response target runs."""
+
+    due_iso: str
+    due_display: str
+    overdue: bool
+    terms: str  # "Business plan, P2"; "" when the plan is not known
+
+
+def response_promise(case: Case) -> ResponsePromise | None:
+    """The case page's promise: None unless a target runs (the case waits on us).
+
+    `case` comes from `selectors.case_get_for_customer`, which reads the plan's name
+    with it (`response_plan_name`)."""
+    due = case.response_due_at
+    if due is None or case.status not in WAITING_ON_US:
+        return None
+    plan_name = getattr(case, "response_plan_name", None)
+    priority = Priority(case.priority).name  # "P2": the label's short form
+    return ResponsePromise(
+        due_iso=timefmt.iso(due),
+        due_display=timefmt.display_near(due),
+        overdue=due < timezone.now(),
+        terms=f"{plan_name} plan, {priority}" if plan_name else "",
+    )
 
 
 # --- The help centre's service-level pages ----------------------------------------------

@@ -12,6 +12,7 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
     Value,
     When,
     prefetch_related_objects,
@@ -30,7 +31,9 @@ from .models import (
     PlanTarget,
     PriorityLevel,
     Rating,
+    ResponseTarget,
     Status,
+    TargetOutcome,
 )
 from .text import clean_line
 
@@ -89,6 +92,7 @@ CASE_ROW_FIELDS = (
     "auto_close_held_reason",
     "closed_for_no_reply",
     "last_activity_at",
+    "response_due_at",
 )
 
 
@@ -126,14 +130,18 @@ def case_status_counts_for_customer(
 
 
 def case_get_for_customer(*, user, reference: str) -> Case | None:
-    """The case, if the customer may see it, with the people its page names."""
+    """The case, if the customer may see it, with the people its page names and, as
+    `response_plan_name`, the plan its running response target was promised under (None
+    when none runs): read in the same query, as the page shows it beside the due time."""
     pk = Case.pk_from_reference(reference)
     if pk is None:
         return None
+    running = ResponseTarget.objects.filter(case=OuterRef("pk"), outcome=TargetOutcome.RUNNING)
     return (
         Case.objects.visible_to_customer(user)
         .filter(pk=pk)
         .select_related("requester", "assignee")
+        .annotate(response_plan_name=Subquery(running.values("plan__name")[:1]))
         .order_by()
         .first()
     )

@@ -18,7 +18,7 @@ from . import email_actions, exceptions, selectors, services
 from .attachments import attachment_file_response
 from .forms import ApprovalForm, CaseOpenForm, CloseForm, ConfirmForm, ReopenForm, ReplyForm
 from .models import STATUS_INFO, Case, Status
-from .presenters import case_rows, service_level_rows
+from .presenters import case_rows, response_promise, service_level_rows
 from .status_diagram import status_flow
 from .text import clean_line
 
@@ -159,6 +159,7 @@ def _detail_context(request: HttpRequest, case: Case, **forms) -> dict:
         "question": selectors.case_open_question(case=case),
         "opened_by_colleague": case.requester_id != request.user.pk,
         "closed_note": closed_for_no_reply_text() if case.closed_for_no_reply else "",
+        "response_promise": response_promise(case),
         "history": selectors.case_history(case=case),
         "reply_form": forms.get("reply_form") or ReplyForm(),
         "reopen_form": forms.get("reopen_form") or ReopenForm(),

@@ -19,6 +19,9 @@ LONG_DATETIME_FORMAT = "j F Y, H:i T"
 # The portal speaks English only: month abbreviations as DATETIME_FORMAT's "M" gives them.
 MONTH_ABBREVIATIONS = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun")
 MONTH_ABBREVIATIONS += ("Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# A time close to now (a reply promised for Tuesday) reads by its weekday: "D j M, H:i T".
+NEAR_DATETIME_FORMAT = "D j M, H:i T"
+WEEKDAY_ABBREVIATIONS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 def zone() -> dt.tzinfo:
@@ -42,6 +45,21 @@ def display(moment: dt.datetime | None, shown_in: dt.tzinfo | None = None) -> st
     shown = local(moment, shown_in)
     month = MONTH_ABBREVIATIONS[shown.month]
     return f"{shown.day} {month} {shown.year}, {shown:%H:%M} {shown.tzname()}"
+
+
+def display_near(moment: dt.datetime | None, shown_in: dt.tzinfo | None = None) -> str:
+    """`Tue 9 Dec, 14:00 CET`: NEAR_DATETIME_FORMAT, for times within days of now (a
+    promised reply); `Tue 9 Dec 2025, 14:00 CET` when the year is not this one, so that
+    an old date never passes for a coming one."""
+    if not moment:
+        return ""
+    shown = local(moment, shown_in)
+    day = (
+        f"{WEEKDAY_ABBREVIATIONS[shown.weekday()]} {shown.day} {MONTH_ABBREVIATIONS[shown.month]}"
+    )
+    if shown.year != local(timezone.now(), shown_in).year:
+        day += f" {shown.year}"
+    return f"{day}, {shown:%H:%M} {shown.tzname()}"
 
 
 def display_long(moment: dt.datetime | None) -> str:

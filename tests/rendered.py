@@ -36,6 +36,7 @@ from cases.models import (
     NotificationKind,
     ResponseTarget,
     Status,
+    TargetOutcome,
 )
 from cases.outbox import triggers
 from cases.outbox.emails import SERVICE_LEVEL_KINDS
@@ -131,7 +132,24 @@ def _cases_in_every_status(requester, engineer) -> dict[str, Case]:
     services.close_stale_cases()
     cases["closed_no_reply"] = Case.objects.get(pk=case.pk)
     assert cases["closed_no_reply"].closed_for_no_reply
+
+    # Response targets: one running past its due time, one paused (resolved without a
+    # public reply). New, Open and In Progress above each have theirs running.
+    case = opened("Export fails (reply overdue)")
+    _overdue(case, by=timedelta(hours=1))
+    cases["response_overdue"] = case
+    case = services.case_assign(case=opened("Export fails (target paused)"), engineer=engineer)
+    cases["response_paused"] = services.case_resolve(case=case, engineer=engineer)
     return {name: Case.objects.get(pk=case.pk) for name, case in cases.items()}
+
+
+def _overdue(case: Case, *, by: timedelta) -> None:
+    """Move a case's running target (and the case's copy of its due time) into the past."""
+    due = timezone.now() - by
+    ResponseTarget.objects.filter(case=case, outcome=TargetOutcome.RUNNING).update(
+        due_at=due, warn_at=due
+    )
+    Case.objects.filter(pk=case.pk).update(response_due_at=due)
 
 
 def _customer_pages(catalogue: Catalogue, client: Client, cases: dict[str, Case]) -> None:
@@ -145,7 +163,11 @@ def _customer_pages(catalogue: Catalogue, client: Client, cases: dict[str, Case]
     ]:
         catalogue.add(f"My Cases {query or '(default)'}", "page", _get(client, f"/cases/{query}"))
     for name, case in cases.items():
-        catalogue.add(f"case page: {name}", "page", _get(client, case.get_absolute_url()))
+        content = _get(client, case.get_absolute_url())
+        # The walk sees the promise in both its wordings, and nothing where it pauses.
+        shows_promise = name in {"new", "open", "in_progress", "response_overdue"}
+        assert (b"data-response-due=" in content) == shows_promise, name
+        catalogue.add(f"case page: {name}", "page", content)
     catalogue.add("open a case", "page", _get(client, "/cases/new/"))
 
     # Refused forms: the page comes back with what was typed and an error summary.
@@ -254,6 +276,8 @@ def _admin_pages(catalogue: Catalogue, engineer, cases: dict[str, Case]) -> None
 def _emails(catalogue: Catalogue, cases: dict[str, Case]) -> None:
     """Every kind of email for a case in every status, built as a worker builds it."""
     for name, case in cases.items():
+        if name.startswith("response_"):
+            continue  # the same emails as the statuses above: targets are not emailed
         event = CaseEvent.objects.filter(case=case).order_by("-created_at", "-id").first()
         message = case.messages.filter(is_internal=False).order_by("-created_at", "-id").first()
         for kind in NotificationKind:
@@ -343,6 +367,16 @@ def _satisfaction_report(catalogue: Catalogue, engineer) -> None:
     )
 
 
+def _service_level_policy() -> None:
+    """The plans migration 0017 seeds (a flush by a transactional test empties them), so
+    that the cases' response targets run."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    import_module("cases.migrations.0017_seed_service_levels").seed(apps, None)
+
+
 def render_everything() -> Catalogue:
     catalogue = Catalogue()
 
@@ -352,6 +386,7 @@ def render_everything() -> Catalogue:
 
     template_rendered.connect(seen, dispatch_uid="tests.rendered")
     try:
+        _service_level_policy()
         engineer = EngineerFactory(is_superuser=True, email="engineer@walk.example")
         requester = customer(sees_organisation=True, email="customer@walk.example")
         customer(requester.membership.organisation, email="colleague@walk.example")

@@ -1,14 +1,29 @@
-"""`manage.py seed_demo`: the demo logins and one case in every status, idempotently."""
+"""`manage.py seed_demo`: the demo logins, one case in every status and response targets
+in each state, idempotently."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from io import StringIO
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.utils import timezone
 
-from cases.models import Case, CaseEvent, Message, Notification, Status
+from cases.invariants import find_violations
+from cases.models import (
+    Case,
+    CaseEvent,
+    Message,
+    Notification,
+    Plan,
+    ResponseTarget,
+    Status,
+    TargetOutcome,
+)
+from cases.service_levels import WAITING_ON_US
 from portal.models import Membership, Organisation
 
 pytestmark = pytest.mark.django_db
@@ -44,6 +59,7 @@ def table_sizes() -> dict[str, int]:
             Message,
             CaseEvent,
             Notification,
+            ResponseTarget,
         )
     }
 
@@ -120,3 +136,70 @@ def test_demo_password_is_the_only_one_that_works(client):
     )
     assert response.status_code == 200
     assert "_auth_user_id" not in client.session
+
+
+def test_three_plans_and_the_demo_organisations_on_different_ones():
+    seed()
+    assert list(Plan.objects.values_list("name", flat=True)) == [
+        "Standard",
+        "Business",
+        "Enterprise",
+    ]
+    acme = Organisation.objects.get(name="Acme Cloud")
+    globex = Organisation.objects.get(name="Globex Systems")
+    assert acme.service_plan.name == "Business"
+    assert acme.time_zone == "Europe/Paris"
+    # Globex has no plan of its own: it is on the default one.
+    assert globex.plan is None
+    assert globex.service_plan.name == "Standard"
+
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2026, 12, 3, 15, 55, tzinfo=PARIS),  # a Thursday afternoon
+        datetime(2026, 12, 5, 23, 30, tzinfo=PARIS),  # Saturday night
+        datetime(2026, 12, 25, 10, 0, tzinfo=PARIS),  # Christmas Day
+        datetime(2027, 1, 4, 8, 0, tzinfo=PARIS),  # Monday before opening, after New Year
+        datetime(2027, 3, 30, 8, 0, tzinfo=PARIS),  # Tuesday before opening, after Easter
+    ],
+    ids=["weekday", "weekend-night", "christmas", "after-new-year", "after-easter"],
+)
+def test_demo_cases_have_targets_due_soon_breached_met_and_paused(moment, time_machine):
+    time_machine.move_to(moment, tick=False)
+    seed()
+    now = timezone.now()
+    targets = list(ResponseTarget.objects.select_related("case"))
+    running = [t for t in targets if t.outcome == TargetOutcome.RUNNING]
+
+    assert any(now < t.due_at <= now + timedelta(hours=1) for t in running), "due soon"
+    assert any(t.due_at < now for t in running), "breached"
+    assert any(t.outcome == TargetOutcome.MET for t in targets)
+    assert any(t.outcome == TargetOutcome.PAUSED for t in targets)
+    # Some run on each of the demo organisations' plans.
+    assert {t.plan.name for t in running} == {"Business", "Standard"}
+
+
+def test_demo_targets_agree_with_their_cases_and_the_invariants_hold(time_machine):
+    time_machine.move_to(datetime(2026, 12, 7, 11, 0, tzinfo=PARIS), tick=False)
+    seed()
+
+    for case in Case.objects.prefetch_related("response_targets"):
+        running = [t for t in case.response_targets.all() if t.outcome == "running"]
+        assert len(running) <= 1
+        assert case.response_due_at == (running[0].due_at if running else None), case
+        if running:
+            assert case.status in WAITING_ON_US
+            assert running[0].started_at >= case.created_at
+    assert find_violations() == []
+
+
+def test_the_fourth_demo_case_is_still_the_pending_customer_one_the_readme_names():
+    """CS-1004 on a fresh database: the README walks through it."""
+    seed()
+    fourth = Case.objects.order_by("pk")[3]
+    assert fourth.status == Status.PENDING_CUSTOMER
+    assert fourth.subject == "Kubernetes nodes NotReady after upgrade"

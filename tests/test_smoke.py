@@ -14,13 +14,15 @@ def test_my_cases_needs_login(client, db):
 def test_demo_pages_render_for_customer_and_engineer(client):
     call_command("seed_demo")
     call_command("seed_demo")  # idempotent
-    assert Case.objects.count() == 8
+    assert Case.objects.count() == 10
     client.force_login(Case.objects.get(subject__startswith="Kubernetes").requester)
     response = client.get("/cases/")
     assert response.status_code == 200
     assert b'data-case-status="pending_customer"' in response.content
     case = Case.objects.get(subject__startswith="Kubernetes")
     assert client.get(case.get_absolute_url()).status_code == 200
+    late = Case.objects.get(subject__startswith="Dashboard")
+    assert b"We aimed to reply by" in client.get(late.get_absolute_url()).content
     assert client.get("/help/case-statuses/").status_code == 200
     client.logout()
     client.force_login(case.assignee)

@@ -56,3 +56,34 @@ def test_the_repeated_hour_of_a_clock_change_says_which_it_is():
 def test_nothing_to_show_is_an_empty_string():
     assert timefmt.display(None) == ""
     assert timefmt.iso(None) == ""
+
+
+@pytest.mark.parametrize("zone_name", ZONES)
+def test_display_near_agrees_with_djangos_format_within_the_year(zone_name, time_machine):
+    zone = ZoneInfo(zone_name)
+    for moment in MOMENTS:
+        time_machine.move_to(moment, tick=False)
+        shown = timezone.localtime(moment, zone)
+        expected = dateformat.format(shown, timefmt.NEAR_DATETIME_FORMAT)
+        if expected.endswith(" "):  # the repeated hour, as above
+            expected += shown.tzname()
+        assert timefmt.display_near(moment, zone) == expected, moment
+    for day in range(7, 14):  # every weekday
+        moment = dt.datetime(2027, 6, day, 12, tzinfo=dt.UTC)
+        shown = timezone.localtime(moment, zone)
+        assert timefmt.display_near(moment, zone) == dateformat.format(
+            shown, timefmt.NEAR_DATETIME_FORMAT
+        )
+
+
+def test_display_near_names_the_year_only_when_it_is_not_this_one(time_machine):
+    paris = ZoneInfo("Europe/Paris")
+    time_machine.move_to(dt.datetime(2026, 12, 31, 23, 30, tzinfo=dt.UTC), tick=False)
+    # Already 2027 in Paris: the year is Paris's too.
+    assert timefmt.display_near(dt.datetime(2027, 1, 4, 11, tzinfo=dt.UTC), paris) == (
+        "Mon 4 Jan, 12:00 CET"
+    )
+    assert timefmt.display_near(dt.datetime(2026, 12, 31, 13, tzinfo=dt.UTC), paris) == (
+        "Thu 31 Dec 2026, 14:00 CET"
+    )
+    assert timefmt.display_near(None) == ""

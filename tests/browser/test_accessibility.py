@@ -1,7 +1,10 @@
 """Every customer page: no serious or critical axe-core violations, no CSP violations,
 and nothing wider than a 375px phone screen."""
 
+from importlib import import_module
+
 from axe_playwright_python.sync_playwright import Axe
+from django.apps import apps
 
 from cases import services
 from cases.models import InfoRequestKind
@@ -38,7 +41,14 @@ def page_problems(page, name: str) -> list[str]:
 
 
 def test_customer_pages_are_accessible_and_fit_a_phone(page, live_url):
+    # The service-level policy (each test's flush empties it), so that a case has a
+    # response target running and the help pages have plans to show.
+    import_module("cases.migrations.0017_seed_service_levels").seed(apps, None)
     me = customer(sees_organisation=True)
+    waiting = services.case_open(
+        requester=me, subject="Dashboard slow", description="Since Monday.", priority=2
+    )
+    assert waiting.response_due_at is not None
     pending = CaseFactory(requester=me, open=True, subject="Please approve a restart " + "x" * 60)
     services.case_request_info(
         case=pending,
@@ -68,8 +78,11 @@ def test_customer_pages_are_accessible_and_fit_a_phone(page, live_url):
         "my organisation's cases": "/cases/?scope=organisation",
         "open a case": "/cases/new/",
         "pending case": pending.get_absolute_url(),
+        "case with a response target": waiting.get_absolute_url(),
         "closed case": closed.get_absolute_url(),
         "help": "/help/case-statuses/",
+        "help: case priorities": "/help/case-priorities/",
+        "help: plan comparison": "/help/plan-comparison/",
         "not found": "/cases/CS-999999/",
     }
     for name, path in pages.items():

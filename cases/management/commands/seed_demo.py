@@ -1,14 +1,17 @@
 """Demo data for a local run: safe to run any number of times (nothing is duplicated)."""
 
+from datetime import timedelta
 from importlib import import_module
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
-from cases import services
-from cases.models import Case, InfoRequestKind, Plan, Priority
+from cases import service_levels, services
+from cases.models import Actor, Case, InfoRequestKind, Message, Plan, Priority, Status
+from cases.services.common import record_event
 from portal.models import SUPPORT_ENGINEERS_GROUP, Membership, Organisation
 
 PASSWORD = "portal-demo"
@@ -52,8 +55,53 @@ def _service_levels() -> None:
     )
 
 
+def _opened_earlier(requester, subject: str, description: str, priority: int, *, ago) -> Case:
+    """A case its requester opened `ago` before now, written as `services.case_open`
+    writes one: the case, its description in the thread, the "opened" history entry and
+    its first response target counted from then.
+
+    The services take no clock and history is append-only, so a case cannot be opened now
+    and moved back afterwards: the response-target stories (due soon, breached) start
+    here, and the rest of each story goes through the services. No acknowledgement or
+    engineers' alert is queued: those emails would have gone out back then.
+    """
+    opened_at = timezone.now() - ago
+    case = Case.objects.create(
+        requester=requester,
+        organisation_id=requester.membership.organisation_id,
+        subject=subject,
+        description=description,
+        priority=priority,
+        created_at=opened_at,
+        last_activity_at=opened_at,
+        last_customer_activity_at=opened_at,
+    )
+    service_levels.case_opened(case, opened_at)
+    Message.objects.create(
+        case=case,
+        author=requester,
+        author_kind=Actor.CUSTOMER,
+        body=description,
+        created_at=opened_at,
+    )
+    record_event(
+        case,
+        "open",
+        actor=requester,
+        kind=Actor.CUSTOMER,
+        reason="Case opened",
+        from_status=Status.NEW,
+        to_status=Status.NEW,
+        created_at=opened_at,
+    )
+    return case
+
+
 class Command(BaseCommand):
-    help = "Create the demo organisations, logins and one case in every status (idempotent)."
+    help = (
+        "Create the demo organisations, logins, one case in every status and response "
+        "targets due soon, breached, met and paused (idempotent)."
+    )
 
     @transaction.atomic
     def handle(self, *args, **options) -> None:
@@ -108,22 +156,37 @@ class Command(BaseCommand):
             Priority.P4,
         )
 
-        case = open_case(
+        # Response targets, one story each (Acme Cloud is on the Business plan), keeping
+        # the references the README names (CS-1004 is the Pending Customer case).
+        # Breached: opened a week ago (always more than the four business hours of a P2,
+        # holidays included) and taken since, with no reply yet.
+        case = _opened_earlier(
             customer,
-            "Dashboard loads slowly since Monday",
-            "The usage dashboard takes 20 seconds to load for our team since Monday morning.",
+            "Dashboard loads slowly since the last release",
+            "The usage dashboard takes 20 seconds to load for our team since the last release.",
             Priority.P2,
+            ago=timedelta(days=7),
         )
         services.case_assign(case=case, engineer=engineer)
 
-        case = open_case(
+        # Met: the engineer's first reply came well within the four hours.
+        case = _opened_earlier(
             customer,
             "Nightly backup job fails with exit code 137",
             "Our nightly backup job has failed three nights in a row with exit code 137.",
             Priority.P2,
+            ago=timedelta(hours=2),
         )
         services.case_assign(case=case, engineer=engineer)
         services.case_start_work(case=case, engineer=engineer)
+        services.case_reply(
+            case=case,
+            author=engineer,
+            body=(
+                "Exit code 137 means the job was killed for using more memory than its "
+                "limit. I am checking its memory limit against the size of last week's backups."
+            ),
+        )
 
         case = open_case(
             customer,
@@ -190,3 +253,23 @@ class Command(BaseCommand):
             "The billing page does not let us add a second contact.",
             Priority.P4,
         )
+
+        # Due soon: a P1 (an hour, around the clock) opened 35 minutes ago.
+        _opened_earlier(
+            customer,
+            "Ingress returns 502 for a third of requests",
+            "Our public ingress answers 502 Bad Gateway to about a third of requests. "
+            "Production traffic is affected.",
+            Priority.P1,
+            ago=timedelta(minutes=35),
+        )
+
+        # Paused: the colleague marked it resolved before anyone replied.
+        case = _opened_earlier(
+            colleague,
+            "Webhook deliveries fail with 401",
+            "Our webhook endpoint rejects every delivery with 401 since this morning.",
+            Priority.P3,
+            ago=timedelta(hours=1),
+        )
+        services.case_mark_resolved(case=case, customer=colleague)
