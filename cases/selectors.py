@@ -189,8 +189,17 @@ def case_full_thread(*, case: Case) -> QuerySet[Message]:
     )
 
 
+# History entries about support's own promises (recomputed targets, a missed target and
+# its escalation): engineers see them; the customer sees the promise on the case itself.
+ENGINEERS_ONLY_TRANSITIONS = ("service_level", "service_level_breach")
+
+
 def case_history(*, case: Case) -> QuerySet[CaseEvent]:
     return case.events.select_related("actor").order_by("created_at", "id")
+
+
+def case_history_for_customer(*, case: Case) -> QuerySet[CaseEvent]:
+    return case_history(case=case).exclude(transition__in=ENGINEERS_ONLY_TRANSITIONS)
 
 
 def attachment_get_for_customer(*, user, reference: str, attachment_id: int) -> Attachment | None:

@@ -160,7 +160,7 @@ def _detail_context(request: HttpRequest, case: Case, **forms) -> dict:
         "opened_by_colleague": case.requester_id != request.user.pk,
         "closed_note": closed_for_no_reply_text() if case.closed_for_no_reply else "",
         "response_promise": response_promise(case),
-        "history": selectors.case_history(case=case),
+        "history": selectors.case_history_for_customer(case=case),
         "reply_form": forms.get("reply_form") or ReplyForm(),
         "reopen_form": forms.get("reopen_form") or ReopenForm(),
         "close_form": forms.get("close_form") or CloseForm(),

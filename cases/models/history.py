@@ -52,6 +52,8 @@ class CaseEvent(models.Model):
     @property
     def actor_label(self) -> str:
         if self.actor_kind == Actor.SCHEDULER:
+            if self.transition.startswith("service_level"):
+                return "Automatically (service levels)"
             return "Automatically (closure policy)"
         return str(self.actor) if self.actor else self.get_actor_kind_display()
 

@@ -320,3 +320,26 @@ def test_the_promise_costs_no_query(client, requester, engineer, at):
     assert with_promise == without <= 10
     assert client.get("/cases/").content.decode().count("data-response-due=") == 11
     assert queries_for(client, "/cases/") <= 6
+
+
+def test_the_customers_history_leaves_out_support_s_own_service_level_entries(
+    client, requester, engineer, at
+):
+    at(paris(2026, 3, 2, 10))
+    case = open_case(requester, priority=Priority.P3)
+    services.case_update_details(
+        case=case, engineer=engineer, subject=case.subject, priority=Priority.P2
+    )
+    at(paris(2026, 3, 3, 18))
+    services.check_service_levels()
+    kinds = set(case.events.values_list("transition", flat=True))
+    assert {"service_level", "service_level_breach"} <= kinds
+    content = case_page(client, case)
+    assert "target missed" not in content
+    assert "First response target" not in content
+    assert "Priority P3 Normal → P2 High" in text_of(content)
+
+    client.force_login(EngineerFactory(is_superuser=True))
+    admin_page = client.get(f"/admin/cases/case/{case.pk}/change/").content.decode()
+    assert "First response target missed" in admin_page
+    assert "Automatically (service levels)" in admin_page
