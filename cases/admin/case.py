@@ -348,11 +348,12 @@ class CaseAdmin(NeverDeleteMixin, admin.ModelAdmin):
     list_display = [
         "reference_link",
         "subject",
+        # Beside the subject, so it is on screen at 1280 pixels with the admin's sidebar.
+        "next_target",
         "customer",
         "organisation",
         "priority",
         "status",
-        "next_target",
         "assignee",
         "customer_activity",
         "auto_close",
