@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta, tzinfo
 
 from django.db.models import Case as DbCase
 from django.db.models import (
@@ -17,11 +17,13 @@ from django.db.models import (
     When,
     prefetch_related_objects,
 )
-from django.db.models.functions import TruncMonth
+from django.db.models.functions import TruncDate, TruncMonth
+from django.utils import timezone
 
 from cases.policy import pending_customer_timeout, resolved_timeout
 
 from .models import (
+    OPEN_OUTCOMES,
     Actor,
     Attachment,
     Case,
@@ -340,3 +342,67 @@ def plan_of_customer(user) -> Plan | None:
     if membership is None:
         return None
     return membership.organisation.service_plan
+
+
+# --- Service levels, as engineers see them -------------------------------------------
+
+
+def case_response_targets(*, case: Case) -> list[ResponseTarget]:
+    """Every response target of `case` with the plan it ran under, oldest first (one
+    query)."""
+    return list(
+        ResponseTarget.objects.filter(case=case)
+        .select_related("plan")
+        .order_by("started_at", "pk")
+    )
+
+
+SERVICE_LEVEL_REPORT_DAYS = 30
+
+
+def _target_state(now: datetime) -> DbCase:
+    """How a target counts in the report: met; missed (late, or running past its due
+    time even before the breach is recorded); running (open and still in time); or
+    stopped (the case closed, or the plan dropped the target, before it was due)."""
+    return DbCase(
+        When(outcome=TargetOutcome.MET, then=Value("met")),
+        When(
+            Q(outcome=TargetOutcome.MISSED)
+            | Q(breached_at__isnull=False)
+            | Q(outcome=TargetOutcome.RUNNING, due_at__lt=now),
+            then=Value("missed"),
+        ),
+        When(outcome__in=OPEN_OUTCOMES, then=Value("running")),
+        default=Value("stopped"),
+    )
+
+
+def service_level_report(
+    *, now: datetime, zone: tzinfo, days: int = SERVICE_LEVEL_REPORT_DAYS
+) -> dict:
+    """The targets started in the last `days` calendar days (today included, in `zone`),
+    counted by state (`_target_state`): per plan, priority and kind, and per day they
+    started. Two aggregate queries over the window (index `response_target_started`)."""
+    last_day = timezone.localtime(now, zone).date()
+    first_day = last_day - timedelta(days=days - 1)
+    since = datetime.combine(first_day, time(0), tzinfo=zone)
+    window = ResponseTarget.objects.filter(started_at__gte=since, started_at__lte=now).annotate(
+        state=_target_state(now)
+    )
+    per_terms = list(
+        window.values("plan_id", "plan__name", "plan__position", "priority", "kind", "state")
+        .annotate(count=Count("pk"))
+        .order_by()
+    )
+    per_day = list(
+        window.annotate(day=TruncDate("started_at", tzinfo=zone))
+        .values("day", "state")
+        .annotate(count=Count("pk"))
+        .order_by()
+    )
+    return {
+        "first_day": first_day,
+        "last_day": last_day,
+        "per_terms": per_terms,
+        "per_day": per_day,
+    }

@@ -41,7 +41,7 @@ from cases.models import (
 from cases.outbox import triggers
 from cases.outbox.emails import SERVICE_LEVEL_KINDS
 from portal.request_guards import request_too_large, upload_request_max_bytes
-from tests.factories import EngineerFactory, customer
+from tests.factories import CaseFactory, EngineerFactory, customer
 
 # Ours: the portal's (Jinja2) and the admin overrides (Django's engine), by template name.
 TEMPLATE_DIRS = [
@@ -254,6 +254,15 @@ def _admin_pages(catalogue: Catalogue, engineer, cases: dict[str, Case]) -> None
         catalogue.add(
             f"admin case: {name}", "admin", _get(client, f"/admin/cases/case/{case.pk}/change/")
         )
+    for name, case in _service_level_cases(cases["new"].requester, engineer).items():
+        catalogue.add(
+            f"admin case: {name}", "admin", _get(client, f"/admin/cases/case/{case.pk}/change/")
+        )
+    next_due = client.get("/admin/cases/case/").context["cl"].list_display.index("next_target")
+    for query in ("?next_target=breached", f"?o={next_due}", "?next_target=today"):
+        catalogue.add(
+            f"admin case list {query}", "admin", _get(client, f"/admin/cases/case/{query}")
+        )
     inbound = InboundEmail.objects.create(
         email_message_id="<walk@mail.customer.example>",
         esp_name="postmark",
@@ -271,6 +280,38 @@ def _admin_pages(catalogue: Catalogue, engineer, cases: dict[str, Case]) -> None
         "admin",
         _get(client, f"/admin/cases/inboundemail/{inbound.pk}/change/"),
     )
+
+
+def _service_level_cases(requester, engineer) -> dict[str, Case]:
+    """Cases in each state of the Service level panel the walk's cases do not show:
+    overdue, missed, paused, and one that never had a target."""
+
+    def opened(subject: str) -> Case:
+        return services.case_open(
+            requester=requester, subject=subject, description="Export fails.", priority=2
+        )
+
+    def overdue(case: Case) -> Case:
+        long_ago, past_due = (
+            timezone.now() - timedelta(days=30),
+            timezone.now() - timedelta(days=1),
+        )
+        ResponseTarget.objects.filter(case=case).update(
+            started_at=long_ago, run_started_at=long_ago, due_at=past_due
+        )
+        Case.objects.filter(pk=case.pk).update(response_due_at=past_due)
+        return Case.objects.get(pk=case.pk)
+
+    cases = {"overdue": overdue(opened("Export fails (overdue)"))}
+    late = overdue(opened("Export fails (answered late)"))
+    services.case_reply(case=late, author=engineer, body="Sorry for the wait.")
+    cases["missed"] = late
+    paused = opened("Export fails (paused)")
+    cases["paused"] = services.case_mark_resolved(case=paused, customer=requester)
+    cases["no target"] = CaseFactory(
+        requester=requester, subject="Export fails (no target)", status=Status.OPEN
+    )
+    return {name: Case.objects.get(pk=case.pk) for name, case in cases.items()}
 
 
 def _emails(catalogue: Catalogue, cases: dict[str, Case]) -> None:
@@ -364,6 +405,9 @@ def _satisfaction_report(catalogue: Catalogue, engineer) -> None:
     client.force_login(engineer)
     catalogue.add(
         "admin satisfaction report", "admin", _get(client, "/admin/cases/case/satisfaction/")
+    )
+    catalogue.add(
+        "admin service levels report", "admin", _get(client, "/admin/cases/case/service-levels/")
     )
 
 

@@ -16,10 +16,11 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import ActionLocation, IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connections
-from django.db.models import QuerySet
+from django.db.models import F, OrderBy, QuerySet
 from django.http import (
     FileResponse,
     Http404,
@@ -33,10 +34,13 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.safestring import mark_safe
 
 from cases import exceptions, selectors, services
 from cases.admin import forms as admin_forms
+from cases.admin import targets
 from cases.attachments import attachment_file_response
+from cases.charts import daily_attainment_svg
 from cases.models import Attachment, Case, MessageSource, Notification, Status, can_work_cases
 from cases.text import CleanSearchMixin
 from portal import timefmt
@@ -183,6 +187,36 @@ class LargeTablePaginator(Paginator):
         return int(row[0]) if row and row[0] >= 0 else None
 
 
+# Nulls last: cases with no running target come after every due time.
+NEXT_DUE = F("response_due_at").asc(nulls_last=True)
+
+
+def _sorts_by_next_due(queryset: QuerySet) -> bool:
+    order_by = queryset.query.order_by
+    first = order_by[0] if order_by else None
+    return (
+        isinstance(first, OrderBy)
+        and isinstance(first.expression, F)
+        and first.expression.name == "response_due_at"
+    )
+
+
+class CaseChangeList(ChangeList):
+    """The case list, which sorted by next due lists only cases with a running target:
+    those are the rows of the partial index `case_response_due`, read in order, where
+    every case would mean sorting the whole table for one page."""
+
+    only_running_targets = False
+
+    def get_queryset(self, request, exclude_parameters=None):
+        queryset = super().get_queryset(request, exclude_parameters)
+        # Read by the template, which says why the other cases are not listed.
+        self.only_running_targets = _sorts_by_next_due(queryset)
+        if self.only_running_targets:
+            queryset = queryset.filter(response_due_at__isnull=False)
+        return queryset
+
+
 # --- The case page: what each button does ---------------------------------------------
 
 
@@ -314,6 +348,8 @@ class CaseAdmin(NeverDeleteMixin, admin.ModelAdmin):
     list_display = [
         "reference_link",
         "subject",
+        # Beside the subject, so it is on screen at 1280 pixels with the admin's sidebar.
+        "next_target",
         "customer",
         "organisation",
         "priority",
@@ -329,6 +365,7 @@ class CaseAdmin(NeverDeleteMixin, admin.ModelAdmin):
         AssigneeFilter,
         OrganisationFilter,
         WaitingOnCustomerFilter,
+        targets.NextTargetFilter,
     ]
     list_select_related = ["requester", "organisation", "assignee"]
     search_fields = ["subject", "requester__email", "organisation__name"]
@@ -431,6 +468,13 @@ class CaseAdmin(NeverDeleteMixin, admin.ModelAdmin):
             return f"held: {case.auto_close_held_reason}"
         return timefmt.display(case.auto_close_at) or "—"
 
+    @admin.display(description="Next target", ordering=NEXT_DUE)
+    def next_target(self, case: Case) -> str:
+        return targets.next_target_cell(case, timezone.now())
+
+    def get_changelist(self, request, **kwargs):
+        return CaseChangeList
+
     # -- bulk actions: each case through its service, refusals reported per case ----
 
     def _bulk(self, request, queryset, verb: str, run: Callable[[Case], object]) -> None:
@@ -505,6 +549,11 @@ class CaseAdmin(NeverDeleteMixin, admin.ModelAdmin):
                 name="{}_{}_satisfaction".format(*info),
             ),
             path(
+                "service-levels/",
+                self.admin_site.admin_view(self.service_levels_view),
+                name="{}_{}_service_levels".format(*info),
+            ),
+            path(
                 "<path:object_id>/attachments/<int:attachment_id>/",
                 self.admin_site.admin_view(self.attachment_view),
                 name="{}_{}_attachment".format(*info),
@@ -524,6 +573,35 @@ class CaseAdmin(NeverDeleteMixin, admin.ModelAdmin):
             **report,
         }
         return TemplateResponse(request, "admin/cases/case/satisfaction.html", context)
+
+    def service_levels_view(self, request: HttpRequest) -> HttpResponse:
+        """Targets met and missed per plan and priority over the last 30 days, and the
+        daily attainment as a chart (staff who may view cases)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        zone = timefmt.zone()
+        report = selectors.service_level_report(now=timezone.now(), zone=zone)
+        rows, total = targets.report_rows(report["per_terms"])
+        days = targets.report_days(report["per_day"], report["first_day"], report["last_day"])
+        first = report["first_day"]
+        period = f"{first.day} {timefmt.MONTH_ABBREVIATIONS[first.month]} {first.year} to today"
+        svg = daily_attainment_svg(
+            days, chart_id="daily-attainment", title=f"Daily attainment, {period}"
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Service levels",
+            "period": period,
+            "days_count": len(days),
+            "first_day": report["first_day"],
+            "rows": rows,
+            "total": total,
+            "days": days,
+            # Every text in it is escaped by cases.charts.
+            "chart": mark_safe(svg),  # noqa: S308
+        }
+        return TemplateResponse(request, "admin/cases/case/service_levels.html", context)
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
@@ -565,6 +643,9 @@ class CaseAdmin(NeverDeleteMixin, admin.ModelAdmin):
             "thread": selectors.case_full_thread(case=case),
             "history": selectors.case_history(case=case),
             "notifications": case.notifications.order_by("-created_at", "-id"),
+            "service_level": targets.service_level_panel(
+                case, selectors.case_response_targets(case=case), timezone.now()
+            ),
         }
 
     def workbench_action_view(

@@ -222,6 +222,13 @@ def test_case_list_shows_the_workbench_columns(engineer_client, time_machine):
     assert deadline in content
     assert "held: question bounced" in content
     assert held.reference in content
+    # Next target: the running target's time left, or overdue.
+    Case.objects.filter(pk=pending.pk).update(response_due_at=timezone.now() + timedelta(hours=3))
+    Case.objects.filter(pk=held.pk).update(response_due_at=timezone.now() - timedelta(minutes=5))
+    content = engineer_client.get(CHANGELIST).content.decode()
+    assert ">Next target</a>" in content
+    assert ">in 3 h</span>" in content
+    assert ">⚠ overdue by 5 min</strong>" in content
 
 
 def search(client, term: str) -> set[Case]:
@@ -374,11 +381,26 @@ def test_case_list_query_count_does_not_grow_with_rows(
             open=bool(number % 2),
             engineer=engineers[number % 3],
         )
+    # Half have a running target, some overdue: the Next target column reads the row.
+    now = timezone.now()
+    for number, case in enumerate(Case.objects.filter(status=Status.OPEN)):
+        Case.objects.filter(pk=case.pk).update(
+            response_due_at=now + timedelta(minutes=10 * (number - 20))
+        )
     # Session, user, groups, the page of cases, a bounded count, the filter choices.
     with django_assert_max_num_queries(12):
         response = engineer_client.get(CHANGELIST)
     assert response.status_code == 200
     assert len(response.context["cl"].result_list) == CaseAdmin.list_per_page
+    content = response.content.decode()
+    assert content.count('<td class="field-next_target">') == CaseAdmin.list_per_page
+    assert "overdue by" in content
+    # Sorted by next due, the same.
+    next_due = response.context["cl"].list_display.index("next_target")
+    with django_assert_max_num_queries(12):
+        response = engineer_client.get(CHANGELIST, {"o": str(next_due)})
+    assert len(response.context["cl"].result_list) == CaseAdmin.list_per_page
+    assert "⚠ overdue by 3 h 20 min" in response.content.decode()
 
 
 def test_paginator_bounds_the_count_of_a_filtered_list(db):
