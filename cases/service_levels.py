@@ -149,7 +149,16 @@ def _start(case: Case, kind: str, now: datetime) -> ResponseTarget | None:
     return target
 
 
+def _keep_breach(target: ResponseTarget, now: datetime) -> None:
+    """A running target past its due time was missed, even if the beat has not said so
+    yet: pausing or stopping it must not clear that (the report counts it missed)."""
+    running = target.outcome == TargetOutcome.RUNNING
+    if running and target.breached_at is None and target.due_at and target.due_at <= now:
+        target.breached_at = target.due_at
+
+
 def _end(target: ResponseTarget, outcome: TargetOutcome, now: datetime) -> None:
+    _keep_breach(target, now)
     target.outcome = outcome
     target.ended_at = now
     target.due_at = target.warn_at = None
@@ -225,9 +234,12 @@ def _pause(case: Case, target: ResponseTarget, now: datetime) -> None:
     terms = terms_for(case)
     clock = terms.clock if terms else CoverageClock(business_hours=False)
     target.covered_before_run = covered_so_far(target, clock, now)
+    _keep_breach(target, now)
     target.outcome = TargetOutcome.PAUSED
     target.due_at = target.warn_at = None
-    target.save(update_fields=["covered_before_run", "outcome", "due_at", "warn_at"])
+    target.save(
+        update_fields=["covered_before_run", "outcome", "due_at", "warn_at", "breached_at"]
+    )
     _set_case_due(case, None)
 
 

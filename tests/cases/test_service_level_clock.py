@@ -407,3 +407,15 @@ def test_a_paused_target_keeps_its_pause_through_a_recompute(
         None,
     )
     assert reload(case).response_due_at is None
+
+
+def test_an_overdue_target_paused_or_stopped_stays_missed(requester, engineer, at):
+    at(paris(2026, 3, 2, 10))
+    resolved = open_case(requester)
+    closed = open_case(requester)
+    at(paris(2026, 3, 2, 15))  # both were due at 14:00; the beat has not run
+    services.case_mark_resolved(case=resolved, customer=requester)
+    services.case_close(case=closed, actor=requester)
+    for case, outcome in ((resolved, TargetOutcome.PAUSED), (closed, TargetOutcome.STOPPED)):
+        [target] = targets(case)
+        assert (target.outcome, target.breached_at) == (outcome, paris(2026, 3, 2, 14))
