@@ -673,12 +673,11 @@ def run_batches(args: argparse.Namespace, dataset, report: Report) -> None:
 
 @dataclass
 class NextDueList:
-    """The admin list ordered by the next reply due: its URL, the column it sorts by
-    (None while the case admin has no column ordered by `response_due_at`, when the
-    list is measured in its own order), and the plan of its query at this table size."""
+    """The admin list ordered by the next reply due: its URL, the column it sorts by and
+    the plan of its query at this table size."""
 
     path: str
-    column: str | None
+    column: str
     plan: str = ""
 
     @property
@@ -705,14 +704,15 @@ def next_due_list(engineer_id: int) -> NextDueList:
         request.user = user
         return model_admin.get_changelist_instance(request)
 
-    found = NextDueList("/admin/cases/case/", None)
-    listing = changelist(found.path)
+    listing = changelist("/admin/cases/case/")
     for index, name in enumerate(listing.list_display):
         order = listing.get_ordering_field(name)
         if order is not None and "response_due_at" in str(order):
             found = NextDueList(f"/admin/cases/case/?o={index}", str(name))
             listing = changelist(found.path)
             break
+    else:
+        raise RuntimeError("The case admin has no column ordered by response_due_at.")
     page = listing.queryset[: model_admin.list_per_page]
     found.plan = (
         page.explain(analyze=True) if connection.vendor == "postgresql" else page.explain()
@@ -858,16 +858,10 @@ def main(argv: list[str] | None = None) -> int:
 
     next_due = next_due_list(people.engineers[0])
     people.next_due_path = next_due.path
-    if next_due.column is None:
-        report.notes.append(
-            "admin list by next due: the case admin has no column ordered by "
-            "response_due_at, so it is measured in its own order"
-        )
-    else:
-        report.notes.append(
-            f"admin list by next due: {next_due.path} (column {next_due.column}); its query "
-            f"{'uses' if next_due.uses_index else 'does NOT use'} the index case_response_due"
-        )
+    report.notes.append(
+        f"admin list by next due: {next_due.path} (column {next_due.column}); its query "
+        f"{'uses' if next_due.uses_index else 'does NOT use'} the index case_response_due"
+    )
     report.next_due_plan = next_due.plan
     step("Measuring each page in-process: queries and time, cache emptied and warm")
     requests = in_process_requests(dataset, people)

@@ -58,7 +58,8 @@ class DayAttainment:
 
 # Geometry, in SVG user units (the chart scales to its container).
 WIDTH, HEIGHT = 720, 280
-LEFT, RIGHT, TOP, BOTTOM = 64, 16, 16, 56
+# Room on the right for half of the last day's label, which is centred on its point.
+LEFT, RIGHT, TOP, BOTTOM = 64, 28, 16, 56
 GRID = (0, 25, 50, 75, 100)
 # One x label a week, counted back from the last day, so the latest day is labelled.
 LABEL_EVERY = 7

@@ -86,13 +86,19 @@ def _support_engineers_group_after_flush(request):
 
 
 @receiver(post_migrate)
-def _support_engineers_group_survives_flush(sender, **kwargs):
+def _seeded_data_survives_flush(sender, **kwargs):
     """A real-transaction test ends with a flush, which re-sends post_migrate but does not
-    re-run data migrations: put the engineers' group back for every test after it."""
+    re-run data migrations: put the engineers' group and the seeded service-level policy
+    back for every test after it."""
     if sender.name == "cases":
+        from importlib import import_module
+
+        from django.apps import apps
+
         from tests.factories import support_engineers_group
 
         support_engineers_group()
+        import_module("cases.migrations.0017_seed_service_levels").seed(apps, None)
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """The bench's admin list ordered by the next reply due: it finds the case admin's column
-sorted by `response_due_at`, whatever its position, and falls back to the list's own
-order while there is none."""
+sorted by `response_due_at`, whatever its position, and its query reads the index."""
 
 import pytest
 from django.contrib import admin
@@ -28,32 +27,22 @@ def build() -> int:
     return dataset.engineer_id
 
 
-@admin.display(description="Next target", ordering="response_due_at")
-def next_target(case: Case) -> str:
-    return str(case.response_due_at or "")
+def test_it_drives_the_case_admins_next_target_column_soonest_first():
+    found = next_due_list(build())
+
+    # The changelist puts the action checkbox first: reference, subject, next target.
+    assert (found.column, found.path) == ("next_target", "/admin/cases/case/?o=3")
+    assert found.plan
 
 
-def test_without_a_next_due_column_the_list_keeps_its_own_order(monkeypatch):
+@pytest.mark.postgres
+def test_its_query_reads_the_partial_index_in_order():
+    assert next_due_list(build()).uses_index
+
+
+def test_without_a_next_due_column_the_bench_refuses_to_guess(monkeypatch):
     model_admin = admin.site._registry[Case]
     monkeypatch.setattr(model_admin, "list_display", ["reference_link", "subject", "status"])
 
-    found = next_due_list(build())
-
-    assert found.column is None
-    assert found.path == "/admin/cases/case/"
-    assert not found.uses_index
-
-
-def test_the_column_sorted_by_response_due_at_gives_the_url(monkeypatch):
-    model_admin = admin.site._registry[Case]
-    monkeypatch.setattr(model_admin, "next_target", next_target, raising=False)
-    monkeypatch.setattr(
-        model_admin, "list_display", [*model_admin.list_display[:3], "next_target"]
-    )
-
-    found = next_due_list(build())
-
-    # The changelist puts the action checkbox first: the column is the fifth.
-    assert found.column == "next_target"
-    assert found.path == "/admin/cases/case/?o=4"
-    assert found.plan
+    with pytest.raises(RuntimeError, match="no column ordered by response_due_at"):
+        next_due_list(build())
