@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 
@@ -49,6 +49,7 @@ logger = logging.getLogger(__name__)
 
 # The statuses in which the case waits on us, so its target runs.
 WAITING_ON_US = frozenset({Status.NEW, Status.OPEN, Status.IN_PROGRESS})
+ZERO = timedelta(0)
 
 
 @dataclass(frozen=True)
@@ -114,11 +115,33 @@ def covered_so_far(target: ResponseTarget, clock: CoverageClock, now: datetime) 
 
 def _schedule(target: ResponseTarget, clock: CoverageClock) -> None:
     """Set when a running target falls due and when its warning goes out."""
-    left = target.target - target.covered_before_run
-    target.due_at = clock.due_after(target.run_started_at, max(left, timedelta(0)))
-    if target.warned_at is None:
-        warn_left = target.target * warn_fraction() - target.covered_before_run
-        target.warn_at = clock.due_after(target.run_started_at, max(warn_left, timedelta(0)))
+    target.due_at, target.warn_at = _due_and_warn(
+        clock,
+        target.run_started_at,
+        target.target,
+        target.covered_before_run,
+        target.warned_at,
+        target.warn_at,
+    )
+
+
+def _due_and_warn(
+    clock: CoverageClock,
+    run_started_at: datetime,
+    duration: timedelta,
+    covered_before_run: timedelta,
+    warned_at: datetime | None,
+    warn_at: datetime | None,
+) -> tuple[datetime, datetime | None]:
+    """When a running target falls due and when its warning goes out (a warning already
+    sent keeps its time), on plain values so that a re-evaluation of thousands of
+    targets needs no model instance."""
+    left = duration - covered_before_run
+    due_at = clock.due_after(run_started_at, left if left > ZERO else ZERO)
+    if warned_at is None:
+        warn_left = duration * warn_fraction() - covered_before_run
+        warn_at = clock.due_after(run_started_at, warn_left if warn_left > ZERO else ZERO)
+    return due_at, warn_at
 
 
 def _set_case_due(case: Case, due_at: datetime | None) -> None:
@@ -290,14 +313,22 @@ def recompute(case: Case, *, actor, because: str, now: datetime | None = None) -
 
 
 def _recompute_reason(target: ResponseTarget, terms: Terms, because: str) -> str:
-    from portal.timefmt import display
-
     what = _terms_reason(
         because, target.kind, target.target, terms.plan.name, target.priority, target.coverage
     )
     if target.outcome == TargetOutcome.RUNNING:
-        what += f", due {display(target.due_at)}"
+        what += _due_text(target.due_at)
     return what
+
+
+def _due_text(due_at: datetime, shown_in=None) -> str:
+    from portal.timefmt import display
+
+    return f", due {display(due_at, shown_in)}"
+
+
+def _stopped_reason(because: str, kind: str) -> str:
+    return f"{because}: no {TargetKind(kind).label.lower()} target any more"
 
 
 @lru_cache(maxsize=1024)
@@ -353,8 +384,6 @@ def recompute_many(
     moved."""
     from django.db.models import Q
 
-    from portal.models import Organisation
-
     scope = Q()
     if organisation_ids is not None:
         scope &= Q(case__organisation_id__in=list(organisation_ids))
@@ -365,66 +394,168 @@ def recompute_many(
         if default is not None and default.pk in plan_ids:
             on_plan |= Q(case__organisation__plan__isnull=True)
         scope &= on_plan
-    plans = {plan.pk: plan for plan in Plan.objects.prefetch_related("targets")}
-    default_plan = (
-        next((p for p in plans.values() if p.is_default), None) or Plan.objects.default()
-    )
-    organisations: dict[int, Organisation] = {}
+    policy = _LivePolicy()
     moved = 0
     after_id = 0
     while True:
-        after_id, changed = _recompute_batch(
-            scope, after_id, because, plans, default_plan, organisations
-        )
+        after_id, changed = _recompute_batch(scope, after_id, because, policy)
         if after_id is None:
             return moved
         moved += changed
 
 
-# What a re-evaluation reads of each case; the rest of the row stays in the database.
-RECOMPUTE_CASE_FIELDS = ["priority", "status", "organisation_id", "response_due_at"]
+class _LivePolicy:
+    """The policy as it stands, read once for a whole re-evaluation: each plan's target
+    per priority and each organisation's clocks. The terms of thousands of targets come
+    from a handful of rows, so each (organisation, priority) is worked out once."""
+
+    def __init__(self) -> None:
+        self.plans = {plan.pk: plan for plan in Plan.objects.prefetch_related("targets")}
+        self.default_plan = (
+            next((p for p in self.plans.values() if p.is_default), None) or Plan.objects.default()
+        )
+        self.organisations: dict = {}
+        self._terms: dict[tuple[int, int], Terms | None] = {}
+
+    def load(self, organisation_ids: set[int]) -> None:
+        from portal.models import Organisation
+
+        missing = organisation_ids - self.organisations.keys()
+        if missing:
+            self.organisations.update(Organisation.objects.in_bulk(missing))
+
+    def terms(self, organisation_id: int, priority: int) -> Terms | None:
+        """The terms for a case of this organisation and priority; None when its plan
+        has no target for the priority (or there is no plan at all)."""
+        key = (organisation_id, priority)
+        if key not in self._terms:
+            organisation = self.organisations[organisation_id]
+            plan = (
+                self.plans.get(organisation.plan_id) if organisation.plan_id else self.default_plan
+            )
+            target = (
+                next((t for t in _targets_of(plan) if t.priority == priority), None)
+                if plan
+                else None
+            )
+            self._terms[key] = target and Terms(
+                plan, target, _clock_of(organisation, target.coverage == Coverage.BUSINESS_HOURS)
+            )
+        return self._terms[key]
+
+
+# What a re-evaluation reads of each open target and its case, as plain values: a model
+# instance per target and per case cost more than the re-evaluation itself.
+RECOMPUTE_VALUES = (
+    "pk",
+    "case_id",
+    "kind",
+    "plan_id",
+    "priority",
+    "coverage",
+    "target",
+    "run_started_at",
+    "covered_before_run",
+    "due_at",
+    "warn_at",
+    "warned_at",
+    "outcome",
+    "case__priority",
+    "case__status",
+    "case__organisation_id",
+    "case__response_due_at",
+)
+
+
+@dataclass
+class _Moves:
+    """What a batch writes: targets under new terms (id, plan, priority, coverage,
+    target, due, warning), targets stopped for want of a target, the cases whose due
+    time moves (id, due) and one history entry per moved target (case, status, reason)."""
+
+    retermed: list[tuple] = field(default_factory=list)
+    stopped: list[int] = field(default_factory=list)
+    cases: list[tuple[int, datetime | None]] = field(default_factory=list)
+    history: list[tuple[int, str, str]] = field(default_factory=list)
 
 
 @transaction.atomic
-def _recompute_batch(
-    scope, after_id, because, plans, default_plan, organisations
-) -> tuple[int | None, int]:
-    """The next batch of open targets in `scope` after `after_id`, locked, read and
-    re-evaluated in one query, written in bulk. Returns (the batch's last id, or None
-    when none was left; how many moved)."""
-    from portal.models import Organisation
+def _recompute_batch(scope, after_id, because, policy: _LivePolicy) -> tuple[int | None, int]:
+    """The next batch of open targets in `scope` after `after_id`, locked and read in one
+    query, re-evaluated under `policy` and written in bulk. Returns (the batch's last id,
+    or None when none was left; how many moved). Same rules as `_recompute_in_memory`,
+    which recomputes one case: a target moves when its terms or due time change."""
+    from portal.timefmt import zone
 
     now = timezone.now()
-    targets = list(
+    rows = list(
         ResponseTarget.objects.select_for_update(of=("self",))
         .filter(scope, outcome__in=OPEN_OUTCOMES, pk__gt=after_id)
-        .select_related("case")
-        .only(
-            *(field.name for field in ResponseTarget._meta.concrete_fields),
-            *(f"case__{name}" for name in RECOMPUTE_CASE_FIELDS),
-        )
-        .order_by("pk")[:RECOMPUTE_BATCH_SIZE]
+        .order_by("pk")
+        .values_list(*RECOMPUTE_VALUES)[:RECOMPUTE_BATCH_SIZE]
     )
-    if not targets:
+    if not rows:
         return None, 0
-    missing = {t.case.organisation_id for t in targets} - organisations.keys()
-    organisations.update(Organisation.objects.in_bulk(missing))
-    changed: list[ResponseTarget] = []
-    reasons: list[str] = []
-    for target in targets:
-        case = target.case
-        organisation = organisations[case.organisation_id]
-        # Shared objects: the terms of thousands of cases come from a handful of rows.
-        case.organisation = organisation
-        plan = plans.get(organisation.plan_id) if organisation.plan_id else default_plan
-        reason = _recompute_in_memory(case, target, plan, because, now)
-        if reason is None:
+    policy.load({row[15] for row in rows})
+    shown_in = zone()
+    moves = _Moves()
+    for (
+        pk,
+        case_id,
+        kind,
+        plan_id,
+        priority,
+        coverage,
+        duration,
+        run_started_at,
+        covered_before_run,
+        due_at,
+        warn_at,
+        warned_at,
+        outcome,
+        case_priority,
+        case_status,
+        organisation_id,
+        case_due_at,
+    ) in rows:
+        terms = policy.terms(organisation_id, case_priority)
+        if terms is None:
+            moves.stopped.append(pk)
+            if case_due_at is not None:
+                moves.cases.append((case_id, None))
+            moves.history.append((case_id, case_status, _stopped_reason(because, kind)))
             continue
-        changed.append(target)
-        reasons.append(reason)
-    _write_targets(changed)
-    _write_history(changed, reasons, now)
-    return targets[-1].pk, len(changed)
+        new_duration = terms.duration(kind)
+        new_due, new_warn = due_at, warn_at
+        if outcome == TargetOutcome.RUNNING:
+            new_due, new_warn = _due_and_warn(
+                terms.clock, run_started_at, new_duration, covered_before_run, warned_at, warn_at
+            )
+        new_coverage = terms.target.coverage
+        if (terms.plan.pk, case_priority, new_coverage, new_duration, new_due) == (
+            plan_id,
+            priority,
+            coverage,
+            duration,
+            due_at,
+        ):
+            continue
+        moves.retermed.append(
+            (pk, terms.plan.pk, case_priority, new_coverage, new_duration, new_due, new_warn)
+        )
+        reason = _terms_reason(
+            because, kind, new_duration, terms.plan.name, case_priority, new_coverage
+        )
+        if outcome == TargetOutcome.RUNNING:
+            reason += _due_text(new_due, shown_in)
+            if new_due != case_due_at:
+                moves.cases.append((case_id, new_due))
+        elif case_due_at is not None:
+            moves.cases.append((case_id, None))
+        moves.history.append((case_id, case_status, reason))
+    _write_targets(moves, now)
+    _write_history(moves.history, now)
+    return rows[-1][0], len(moves.history)
 
 
 def _recompute_in_memory(case, target, plan, because, now) -> str | None:
@@ -436,7 +567,7 @@ def _recompute_in_memory(case, target, plan, because, now) -> str | None:
         target.outcome = TargetOutcome.STOPPED
         target.ended_at = now
         target.due_at = target.warn_at = None
-        return f"{because}: no {target.get_kind_display().lower()} target any more"
+        return _stopped_reason(because, target.kind)
     clock = _clock_of(case.organisation, policy.coverage == Coverage.BUSINESS_HOURS)
     terms = Terms(plan, policy, clock)
     _apply_terms(target, case, terms)
@@ -472,85 +603,71 @@ def _history_entry(case: Case, reason: str, now: datetime, *, actor=None) -> Cas
     )
 
 
-TARGET_COLUMNS = [
-    "plan",
-    "priority",
-    "coverage",
-    "target",
-    "due_at",
-    "warn_at",
-    "outcome",
-    "ended_at",
-]
-
-
-def _write_targets(targets: list[ResponseTarget]) -> None:
-    """Write recomputed targets and their cases' due times: on PostgreSQL two statements
-    for the batch, each joining arrays of values (bulk_update's CASE per row and column
-    builds slowly at thousands of rows)."""
-    if not targets:
-        return
+def _write_targets(moves: _Moves, now: datetime) -> None:
+    """Write a batch's moved targets and their cases' due times. On PostgreSQL one
+    statement per table joining arrays of values, setting only what a re-evaluation
+    changes (bulk_update's CASE per row and column builds slowly at thousands of rows);
+    elsewhere (SQLite, development and tests) one plain update per row."""
+    if moves.stopped:
+        ResponseTarget.objects.filter(pk__in=moves.stopped).update(
+            outcome=TargetOutcome.STOPPED, ended_at=now, due_at=None, warn_at=None
+        )
     if connection.vendor != "postgresql":
-        ResponseTarget.objects.bulk_update(targets, TARGET_COLUMNS)
-        for target in targets:
-            running = target.outcome == TargetOutcome.RUNNING
-            Case.objects.filter(pk=target.case_id).update(
-                response_due_at=target.due_at if running else None
+        for pk, plan_id, priority, coverage, duration, due_at, warn_at in moves.retermed:
+            ResponseTarget.objects.filter(pk=pk).update(
+                plan_id=plan_id,
+                priority=priority,
+                coverage=coverage,
+                target=duration,
+                due_at=due_at,
+                warn_at=warn_at,
             )
+        for case_id, due_at in moves.cases:
+            Case.objects.filter(pk=case_id).update(response_due_at=due_at)
         return
     with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            UPDATE cases_responsetarget AS t
-            SET plan_id = v.plan_id, priority = v.priority, coverage = v.coverage,
-                target = v.target, due_at = v.due_at, warn_at = v.warn_at,
-                outcome = v.outcome, ended_at = v.ended_at
-            FROM unnest(%s::bigint[], %s::bigint[], %s::smallint[], %s::varchar[],
-                        %s::interval[], %s::timestamptz[], %s::timestamptz[],
-                        %s::varchar[], %s::timestamptz[])
-                AS v(id, plan_id, priority, coverage, target, due_at, warn_at, outcome, ended_at)
-            WHERE t.id = v.id
-            """,
-            [
-                [t.pk for t in targets],
-                [t.plan_id for t in targets],
-                [t.priority for t in targets],
-                [t.coverage for t in targets],
-                [t.target for t in targets],
-                [t.due_at for t in targets],
-                [t.warn_at for t in targets],
-                [t.outcome for t in targets],
-                [t.ended_at for t in targets],
-            ],
-        )
-        # Only the cases whose due time moves: a paused target's case shows none before
-        # and after, and rewriting a case row rewrites its entry in every index.
-        moving = [
-            (t.case_id, due)
-            for t in targets
-            if (due := t.due_at if t.outcome == TargetOutcome.RUNNING else None)
-            != t.case.response_due_at
-        ]
-        if moving:
+        if moves.retermed:
+            cursor.execute(
+                """
+                UPDATE cases_responsetarget AS t
+                SET plan_id = v.plan_id, priority = v.priority, coverage = v.coverage,
+                    target = v.target, due_at = v.due_at, warn_at = v.warn_at
+                FROM unnest(%b::bigint[], %b::bigint[], %b::smallint[], %b::varchar[],
+                            %b::interval[], %b::timestamptz[], %b::timestamptz[])
+                    AS v(id, plan_id, priority, coverage, target, due_at, warn_at)
+                WHERE t.id = v.id
+                """,
+                [list(column) for column in zip(*moves.retermed, strict=True)],
+            )
+        # Only the cases whose due time moves: rewriting a case row rewrites its entry in
+        # every index of the case table (the due time is indexed, so never in place).
+        if moves.cases:
             cursor.execute(
                 """
                 UPDATE cases_case AS c SET response_due_at = v.due_at
-                FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, due_at)
+                FROM unnest(%b::bigint[], %b::timestamptz[]) AS v(id, due_at)
                 WHERE c.id = v.id
                 """,
-                [[case_id for case_id, _ in moving], [due for _, due in moving]],
+                [list(column) for column in zip(*moves.cases, strict=True)],
             )
 
 
-def _write_history(targets: list[ResponseTarget], reasons: list[str], now: datetime) -> None:
-    """One history entry per moved target, by the policy (COPY on PostgreSQL: building
-    and inserting a model instance per entry cost more than re-evaluating the target)."""
+def _write_history(history: list[tuple[int, str, str]], now: datetime) -> None:
+    """One history entry per moved target (case, its status, the reason), by the policy:
+    COPY on PostgreSQL (building and inserting a model instance per entry cost more than
+    re-evaluating the target)."""
     if connection.vendor != "postgresql":
         CaseEvent.objects.bulk_create(
-            [
-                _history_entry(target.case, reason, now)
-                for target, reason in zip(targets, reasons, strict=True)
-            ]
+            CaseEvent(
+                case_id=case_id,
+                transition="service_level",
+                from_status=status,
+                to_status=status,
+                actor_kind=Actor.SCHEDULER,
+                reason=reason,
+                created_at=now,
+            )
+            for case_id, status, reason in history
         )
         return
     with (
@@ -560,8 +677,7 @@ def _write_history(targets: list[ResponseTarget], reasons: list[str], now: datet
             "reason, created_at) FROM STDIN"
         ) as copy,
     ):
-        for target, reason in zip(targets, reasons, strict=True):
-            status = target.case.status
+        for case_id, status, reason in history:
             copy.write_row(
-                (target.case_id, "service_level", status, status, Actor.SCHEDULER, reason, now)
+                (case_id, "service_level", status, status, Actor.SCHEDULER, reason, now)
             )
