@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         f"(target <= {SLA_MAX_SECONDS_PER_100K:.0f} s; load {os.getloadavg()[0]:.1f})"
     )
     if profile:
-        pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
+        pstats.Stats(profile).sort_stats(os.environ.get("SLA_PROFILE_SORT", "cumulative")).print_stats(30)
     return 0 if moved and per_100k <= SLA_MAX_SECONDS_PER_100K else 1
 
 
