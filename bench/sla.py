@@ -7,7 +7,8 @@ lengthened by 30 minutes and every open target re-evaluated with `recompute_many
 then the targets go back and it runs again, so every target moves both times; the
 faster run is reported per 100,000 targets. The database is left as it was found
 (apart from the history entries), so the command can be repeated; `--profile` also
-prints where the second run spent its time (cProfile, cumulative).
+prints where the second run spent its time (cProfile, by cumulative time, or by another
+order named in SLA_PROFILE_SORT, e.g. `tottime`).
 
 It does not rebuild the data: run `make bench` once (`BENCH_ARGS="--skip http"` is
 enough), or point it at any database that holds the bench's data set.
@@ -73,7 +74,9 @@ def main(argv: list[str] | None = None) -> int:
         f"(target <= {SLA_MAX_SECONDS_PER_100K:.0f} s; load {os.getloadavg()[0]:.1f})"
     )
     if profile:
-        pstats.Stats(profile).sort_stats(os.environ.get("SLA_PROFILE_SORT", "cumulative")).print_stats(30)
+        pstats.Stats(profile).sort_stats(
+            os.environ.get("SLA_PROFILE_SORT", "cumulative")
+        ).print_stats(30)
     return 0 if moved and per_100k <= SLA_MAX_SECONDS_PER_100K else 1
 
 
