@@ -438,9 +438,11 @@ class _LivePolicy:
                 if plan
                 else None
             )
-            self._terms[key] = target and Terms(
-                plan, target, _clock_of(organisation, target.coverage == Coverage.BUSINESS_HOURS)
-            )
+            if target is None:
+                self._terms[key] = None
+            else:
+                business_hours = target.coverage == Coverage.BUSINESS_HOURS
+                self._terms[key] = Terms(plan, target, _clock_of(organisation, business_hours))
         return self._terms[key]
 
 
