@@ -27,6 +27,7 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from cases.coverage import Coverage as CoverageClock
@@ -490,14 +491,31 @@ def _recompute_batch(scope, after_id, because, policy: _LivePolicy) -> tuple[int
     from portal.timefmt import zone
 
     now = timezone.now()
+    batch = list(
+        ResponseTarget.objects.filter(scope, outcome__in=OPEN_OUTCOMES, pk__gt=after_id)
+        .order_by("pk")
+        .values_list("pk", "case_id")[:RECOMPUTE_BATCH_SIZE]
+    )
+    if not batch:
+        return None, 0
+    # The cases first, in id order, then their targets: the order every service takes
+    # (it locks the case, then writes its target), so a reply during a re-evaluation
+    # waits for the batch instead of deadlocking with it.
+    list(
+        Case.objects.select_for_update()
+        .filter(pk__in={case_id for _, case_id in batch})
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     rows = list(
         ResponseTarget.objects.select_for_update(of=("self",))
-        .filter(scope, outcome__in=OPEN_OUTCOMES, pk__gt=after_id)
+        .filter(pk__in=[pk for pk, _ in batch], outcome__in=OPEN_OUTCOMES)
         .order_by("pk")
-        .values_list(*RECOMPUTE_VALUES)[:RECOMPUTE_BATCH_SIZE]
+        .values_list(*RECOMPUTE_VALUES)
     )
+    last_id = batch[-1][0]
     if not rows:
-        return None, 0
+        return last_id, 0
     policy.load({row[15] for row in rows})
     shown_in = zone()
     moves = _Moves()
@@ -557,7 +575,7 @@ def _recompute_batch(scope, after_id, because, policy: _LivePolicy) -> tuple[int
         moves.history.append((case_id, case_status, reason))
     _write_targets(moves, now)
     _write_history(moves.history, now)
-    return rows[-1][0], len(moves.history)
+    return last_id, len(moves.history)
 
 
 def _recompute_in_memory(case, target, plan, because, now) -> str | None:
@@ -566,6 +584,7 @@ def _recompute_in_memory(case, target, plan, because, now) -> str | None:
         next((t for t in _targets_of(plan) if t.priority == case.priority), None) if plan else None
     )
     if policy is None:
+        _keep_breach(target, now)
         target.outcome = TargetOutcome.STOPPED
         target.ended_at = now
         target.due_at = target.warn_at = None
@@ -611,9 +630,12 @@ def _write_targets(moves: _Moves, now: datetime) -> None:
     changes (bulk_update's CASE per row and column builds slowly at thousands of rows);
     elsewhere (SQLite, development and tests) one plain update per row."""
     if moves.stopped:
-        ResponseTarget.objects.filter(pk__in=moves.stopped).update(
-            outcome=TargetOutcome.STOPPED, ended_at=now, due_at=None, warn_at=None
-        )
+        stopped = ResponseTarget.objects.filter(pk__in=moves.stopped)
+        # A running target already past its due time was missed (see `_keep_breach`).
+        stopped.filter(
+            outcome=TargetOutcome.RUNNING, breached_at__isnull=True, due_at__lte=now
+        ).update(breached_at=F("due_at"))
+        stopped.update(outcome=TargetOutcome.STOPPED, ended_at=now, due_at=None, warn_at=None)
     if connection.vendor != "postgresql":
         for pk, plan_id, priority, coverage, duration, due_at, warn_at in moves.retermed:
             ResponseTarget.objects.filter(pk=pk).update(

@@ -419,3 +419,22 @@ def test_an_overdue_target_paused_or_stopped_stays_missed(requester, engineer, a
     for case, outcome in ((resolved, TargetOutcome.PAUSED), (closed, TargetOutcome.STOPPED)):
         [target] = targets(case)
         assert (target.outcome, target.breached_at) == (outcome, paris(2026, 3, 2, 14))
+
+
+def test_an_overdue_target_stopped_by_a_policy_change_stays_missed(
+    requester, engineer, organisation, at
+):
+    at(paris(2026, 3, 2, 10))
+    lowered, on_plan = open_case(requester), open_case(requester)
+    at(paris(2026, 3, 2, 15))  # both were due at 14:00
+    services.case_update_details(
+        case=lowered, engineer=engineer, subject=lowered.subject, priority=Priority.P4
+    )
+    PlanTarget.objects.filter(plan=organisation.plan, priority=Priority.P3).delete()
+    service_levels.recompute_many(plan_ids=[organisation.plan_id], because="Targets changed")
+    for case in (lowered, on_plan):
+        [target] = targets(case)
+        assert (target.outcome, target.breached_at) == (
+            TargetOutcome.STOPPED,
+            paris(2026, 3, 2, 14),
+        )
