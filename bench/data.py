@@ -9,7 +9,7 @@ plus a fresh batch of due ones, so the sweep can be timed at several table sizes
 
 Organisations are spread over the three seeded plans and over time zones with their
 public holidays. Every case that is not closed carries its open response target, as
-`cases.service_levels` would have left it: running (with `Case.response_due_at`) while
+`cases.service_levels` would have left it: running (its due time is the case's) while
 the case waits on us, some already breached, some due soon, most later; paused on
 Pending Customer and Resolved. Closed cases carry their first response, met or missed,
 for the report.
@@ -292,7 +292,6 @@ CASE_FIELDS = [
     "last_activity_at",
     "last_customer_activity_at",
     "first_response_at",
-    "response_due_at",
 ]
 
 
@@ -563,8 +562,8 @@ def _write_cases(
     target_start = _next_id(ResponseTarget)
     targets: list[tuple] = []
     for n, row in enumerate(rows):
-        target, first_response_at, due = _target(row, policy=policy, now=now, rng=target_rng)
-        rows[n] = (*row, first_response_at, due)
+        target, first_response_at, _due = _target(row, policy=policy, now=now, rng=target_rng)
+        rows[n] = (*row, first_response_at)
         if target is not None:
             targets.append((target_start + len(targets), row[0], *target))
     _insert(Case, CASE_FIELDS, rows)

@@ -682,7 +682,7 @@ class NextDueList:
 
     @property
     def uses_index(self) -> bool:
-        return "case_response_due" in self.plan
+        return "response_target_running_due" in self.plan
 
 
 def next_due_list(engineer_id: int) -> NextDueList:
@@ -860,7 +860,7 @@ def main(argv: list[str] | None = None) -> int:
     people.next_due_path = next_due.path
     report.notes.append(
         f"admin list by next due: {next_due.path} (column {next_due.column}); its query "
-        f"{'uses' if next_due.uses_index else 'does NOT use'} the index case_response_due"
+        f"{'uses' if next_due.uses_index else 'does NOT use'} the index response_target_running_due"
     )
     report.next_due_plan = next_due.plan
     step("Measuring each page in-process: queries and time, cache emptied and warm")

@@ -100,7 +100,7 @@ CASE_ROW_FIELDS = (
 
 def case_rows_for_customer(**filters) -> QuerySet:
     """`case_list_for_customer` as plain rows: no model instances for a list page."""
-    return case_list_for_customer(**filters).values(*CASE_ROW_FIELDS)
+    return case_list_for_customer(**filters).with_response_due().values(*CASE_ROW_FIELDS)
 
 
 def _customer_scope(*, user, organisation: bool) -> QuerySet[Case]:

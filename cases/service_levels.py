@@ -1,5 +1,6 @@
 """The service-level clock: the one place that starts, pauses, meets and recomputes the
-response targets on a case (`ResponseTarget` rows, with `Case.response_due_at`).
+response targets on a case (`ResponseTarget` rows; the running one's `due_at` is when a
+reply is due, `Case.response_due_at`).
 
 - **First response** runs from opening until the first public reply by an engineer.
 - **Next update** runs from a customer's message (reply, reopen, approval answer) that
@@ -146,9 +147,8 @@ def _due_and_warn(
 
 
 def _set_case_due(case: Case, due_at: datetime | None) -> None:
-    if case.response_due_at != due_at:
-        case.response_due_at = due_at
-        Case.objects.filter(pk=case.pk).update(response_due_at=due_at)
+    """Keep the case in hand saying what its running target says."""
+    case.response_due_at = due_at
 
 
 def _start(case: Case, kind: str, now: datetime) -> ResponseTarget | None:
@@ -249,9 +249,6 @@ def cases_closed(case_ids: list[int], now: datetime) -> None:
     """`status_changed` for a batch of cases the sweep closed (their targets were paused)."""
     stopped = ResponseTarget.objects.filter(case_id__in=case_ids, outcome__in=OPEN_OUTCOMES)
     stopped.update(outcome=TargetOutcome.STOPPED, ended_at=now, due_at=None, warn_at=None)
-    Case.objects.filter(pk__in=case_ids, response_due_at__isnull=False).update(
-        response_due_at=None
-    )
 
 
 def _pause(case: Case, target: ResponseTarget, now: datetime) -> None:
@@ -466,19 +463,17 @@ RECOMPUTE_VALUES = (
     "case__priority",
     "case__status",
     "case__organisation_id",
-    "case__response_due_at",
 )
 
 
 @dataclass
 class _Moves:
     """What a batch writes: targets under new terms (id, plan, priority, coverage,
-    target, due, warning), targets stopped for want of a target, the cases whose due
-    time moves (id, due) and one history entry per moved target (case, status, reason)."""
+    target, due, warning), targets stopped for want of a target, and one history entry
+    per moved target (case, status, reason)."""
 
     retermed: list[tuple] = field(default_factory=list)
     stopped: list[int] = field(default_factory=list)
-    cases: list[tuple[int, datetime | None]] = field(default_factory=list)
     history: list[tuple[int, str, str]] = field(default_factory=list)
 
 
@@ -536,13 +531,10 @@ def _recompute_batch(scope, after_id, because, policy: _LivePolicy) -> tuple[int
         case_priority,
         case_status,
         organisation_id,
-        case_due_at,
     ) in rows:
         terms = policy.terms(organisation_id, case_priority)
         if terms is None:
             moves.stopped.append(pk)
-            if case_due_at is not None:
-                moves.cases.append((case_id, None))
             moves.history.append((case_id, case_status, _stopped_reason(because, kind)))
             continue
         new_duration = terms.duration(kind)
@@ -568,10 +560,6 @@ def _recompute_batch(scope, after_id, because, policy: _LivePolicy) -> tuple[int
         )
         if outcome == TargetOutcome.RUNNING:
             reason += _due_text(new_due, shown_in)
-            if new_due != case_due_at:
-                moves.cases.append((case_id, new_due))
-        elif case_due_at is not None:
-            moves.cases.append((case_id, None))
         moves.history.append((case_id, case_status, reason))
     _write_targets(moves, now)
     _write_history(moves.history, now)
@@ -646,8 +634,6 @@ def _write_targets(moves: _Moves, now: datetime) -> None:
                 due_at=due_at,
                 warn_at=warn_at,
             )
-        for case_id, due_at in moves.cases:
-            Case.objects.filter(pk=case_id).update(response_due_at=due_at)
         return
     with connection.cursor() as cursor:
         if moves.retermed:
@@ -662,17 +648,6 @@ def _write_targets(moves: _Moves, now: datetime) -> None:
                 WHERE t.id = v.id
                 """,
                 [list(column) for column in zip(*moves.retermed, strict=True)],
-            )
-        # Only the cases whose due time moves: rewriting a case row rewrites its entry in
-        # every index of the case table (the due time is indexed, so never in place).
-        if moves.cases:
-            cursor.execute(
-                """
-                UPDATE cases_case AS c SET response_due_at = v.due_at
-                FROM unnest(%b::bigint[], %b::timestamptz[]) AS v(id, due_at)
-                WHERE c.id = v.id
-                """,
-                [list(column) for column in zip(*moves.cases, strict=True)],
             )
 
 

@@ -8,7 +8,17 @@ import factory
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from cases.models import Case, InfoRequestKind, Message, Priority, Status
+from cases.models import (
+    Case,
+    Coverage,
+    InfoRequestKind,
+    Message,
+    Plan,
+    Priority,
+    ResponseTarget,
+    Status,
+    TargetKind,
+)
 from portal.models import SUPPORT_ENGINEERS_GROUP, Membership, Organisation, User
 
 PASSWORD = "correct horse battery staple"
@@ -166,3 +176,26 @@ class MessageFactory(factory.django.DjangoModelFactory):
 
 def days(n: float) -> timedelta:
     return timedelta(days=n)
+
+
+def running_target(case: Case, due_at, **fields) -> ResponseTarget | None:
+    """Give `case` one running response target due at `due_at` (None: no target at all),
+    as if the clock had started an hour before it."""
+    ResponseTarget.objects.filter(case=case).delete()
+    if due_at is None:
+        return None
+    plan = Plan.objects.default() or Plan.objects.create(name="Factory plan", is_default=True)
+    started = due_at - timedelta(hours=1)
+    return ResponseTarget.objects.create(
+        case=case,
+        kind=TargetKind.FIRST_RESPONSE,
+        plan=plan,
+        priority=case.priority,
+        coverage=Coverage.ALWAYS,
+        target=timedelta(hours=1),
+        started_at=started,
+        run_started_at=started,
+        due_at=due_at,
+        warn_at=started + timedelta(minutes=45),
+        **fields,
+    )

@@ -144,12 +144,11 @@ def _cases_in_every_status(requester, engineer) -> dict[str, Case]:
 
 
 def _overdue(case: Case, *, by: timedelta) -> None:
-    """Move a case's running target (and the case's copy of its due time) into the past."""
+    """Move a case's running target into the past."""
     due = timezone.now() - by
     ResponseTarget.objects.filter(case=case, outcome=TargetOutcome.RUNNING).update(
         due_at=due, warn_at=due
     )
-    Case.objects.filter(pk=case.pk).update(response_due_at=due)
 
 
 def _customer_pages(catalogue: Catalogue, client: Client, cases: dict[str, Case]) -> None:
@@ -299,7 +298,6 @@ def _service_level_cases(requester, engineer) -> dict[str, Case]:
         ResponseTarget.objects.filter(case=case).update(
             started_at=long_ago, run_started_at=long_ago, due_at=past_due
         )
-        Case.objects.filter(pk=case.pk).update(response_due_at=past_due)
         return Case.objects.get(pk=case.pk)
 
     cases = {"overdue": overdue(opened("Export fails (overdue)"))}

@@ -203,8 +203,8 @@ def _sorts_by_next_due(queryset: QuerySet) -> bool:
 
 class CaseChangeList(ChangeList):
     """The case list, which sorted by next due lists only cases with a running target:
-    those are the rows of the partial index `case_response_due`, read in order, where
-    every case would mean sorting the whole table for one page."""
+    those are the rows of the targets' partial index `response_target_running_due`,
+    read in order, where every case would mean sorting the whole table for one page."""
 
     only_running_targets = False
 
@@ -434,9 +434,13 @@ class CaseAdmin(NeverDeleteMixin, admin.ModelAdmin):
     # -- list ------------------------------------------------------------------------
 
     def get_queryset(self, request):
-        # The related rows the list shows; the case page loads the rest as it needs them.
+        # The related rows the list shows, and the running target's due time (Next
+        # target); the case page loads the rest as it needs them.
         return (
-            super().get_queryset(request).select_related("requester", "organisation", "assignee")
+            super()
+            .get_queryset(request)
+            .select_related("requester", "organisation", "assignee")
+            .with_response_due()
         )
 
     def get_search_results(self, request, queryset, search_term):

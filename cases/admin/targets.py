@@ -79,8 +79,9 @@ def end_of_today(now: datetime) -> datetime:
 
 
 class NextTargetFilter(admin.SimpleListFilter):
-    """Cases by their running target's due time (`Case.response_due_at`, indexed).
-    Breached is due before now; the other two are not breached yet."""
+    """Cases by their running target's due time (`response_due_at`, from the targets'
+    index `response_target_running_due`). Breached is due before now; the other two are
+    not breached yet."""
 
     title = "next target"
     parameter_name = "next_target"

@@ -43,15 +43,6 @@ class Migration(migrations.Migration):
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='case',
-            name='response_due_at',
-            field=models.DateTimeField(blank=True, null=True),
-        ),
-        migrations.AddIndex(
-            model_name='case',
-            index=models.Index(condition=models.Q(('response_due_at__isnull', False)), fields=['response_due_at'], name='case_response_due'),
-        ),
-        migrations.AddField(
             model_name='responsetarget',
             name='case',
             field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='response_targets', to='cases.case'),
@@ -72,6 +63,10 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name='responsetarget',
             index=models.Index(fields=['started_at'], name='response_target_started'),
+        ),
+        migrations.AddIndex(
+            model_name='responsetarget',
+            index=models.Index(condition=models.Q(('outcome', 'running')), fields=['due_at'], name='response_target_running_due'),
         ),
         migrations.AddConstraint(
             model_name='responsetarget',

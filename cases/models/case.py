@@ -46,6 +46,17 @@ class CaseQuerySet(UndeletableQuerySet):
             )
         return self.filter(requester=user)
 
+    def with_response_due(self) -> CaseQuerySet:
+        """Each case with `response_due_at`, its running target's due time (None while
+        none runs), joined from the target (at most one runs per case): ordered or
+        filtered by it, PostgreSQL reads the targets' `response_target_running_due`
+        index in order and each case by its key."""
+        return self.alias(
+            running_target=models.FilteredRelation(
+                "response_targets", condition=models.Q(response_targets__outcome="running")
+            )
+        ).annotate(response_due_at=models.F("running_target__due_at"))
+
 
 class Case(FSMModelMixin, UndeletableModel):
     REFERENCE_PREFIX = "CS-"
@@ -111,11 +122,9 @@ class Case(FSMModelMixin, UndeletableModel):
     updated_at = models.DateTimeField(auto_now=True)
     last_activity_at = models.DateTimeField(default=timezone.now)
     last_customer_activity_at = models.DateTimeField(null=True, blank=True)
-    # Service levels (cases.service_levels): when an engineer first replied in public,
-    # and when the running response target falls due (copied from it, so the admin's
-    # "breaching next" is one indexed query). None while no target runs.
+    # Service levels (cases.service_levels): when an engineer first replied in public.
+    # When a reply is due is the running ResponseTarget's (see `response_due_at`).
     first_response_at = models.DateTimeField(null=True, blank=True)
-    response_due_at = models.DateTimeField(null=True, blank=True)
 
     objects = CaseQuerySet.as_manager()
 
@@ -148,11 +157,6 @@ class Case(FSMModelMixin, UndeletableModel):
                 fields=["resolved_at"],
                 condition=models.Q(status="resolved"),
                 name="case_resolved_clock",
-            ),
-            models.Index(
-                fields=["response_due_at"],
-                condition=models.Q(response_due_at__isnull=False),
-                name="case_response_due",
             ),
             # The satisfaction report reads only rated cases.
             models.Index(fields=["rated_at"], condition=~models.Q(rating=""), name="case_rated"),
@@ -244,6 +248,27 @@ class Case(FSMModelMixin, UndeletableModel):
         }
 
     # -- clocks ----------------------------------------------------------------------
+
+    @property
+    def response_due_at(self) -> datetime | None:
+        """When a reply is due: the running response target's due time, None while none
+        runs. Read with the case by `Case.objects.with_response_due()`, else asked here."""
+        if "_response_due_at" not in self.__dict__:
+            self._response_due_at = (
+                self.response_targets.filter(outcome="running")
+                .values_list("due_at", flat=True)
+                .first()
+            )
+        return self._response_due_at
+
+    @response_due_at.setter
+    def response_due_at(self, value: datetime | None) -> None:
+        # Set by the `with_response_due()` annotation.
+        self._response_due_at = value
+
+    def refresh_from_db(self, *args, **kwargs) -> None:
+        super().refresh_from_db(*args, **kwargs)
+        self.__dict__.pop("_response_due_at", None)
 
     @property
     def status_info(self) -> StatusInfo:

@@ -180,6 +180,12 @@ class ResponseTarget(models.Model):
                 condition=models.Q(outcome="running", breached_at__isnull=True),
                 name="response_target_breach",
             ),
+            # Which cases breach next: running targets by due time (the admin's list).
+            models.Index(
+                fields=["due_at"],
+                condition=models.Q(outcome="running"),
+                name="response_target_running_due",
+            ),
             # The report: targets started in the last 30 days.
             models.Index(fields=["started_at"], name="response_target_started"),
         ]

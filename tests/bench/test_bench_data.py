@@ -141,9 +141,6 @@ def test_a_running_target_is_what_the_case_shows_as_due():
         Status.RESOLVED,
     }
     assert not paused.filter(due_at__isnull=False).exists()
-    assert not Case.objects.exclude(pk__in=running.values("case_id")).filter(
-        response_due_at__isnull=False
-    )
 
 
 def test_due_times_are_those_the_service_level_clock_computes():

@@ -34,6 +34,7 @@ from tests.factories import (
     OrganisationFactory,
     UserFactory,
     customer,
+    running_target,
 )
 
 pytestmark = pytest.mark.django_db
@@ -223,8 +224,8 @@ def test_case_list_shows_the_workbench_columns(engineer_client, time_machine):
     assert "held: question bounced" in content
     assert held.reference in content
     # Next target: the running target's time left, or overdue.
-    Case.objects.filter(pk=pending.pk).update(response_due_at=timezone.now() + timedelta(hours=3))
-    Case.objects.filter(pk=held.pk).update(response_due_at=timezone.now() - timedelta(minutes=5))
+    running_target(pending, timezone.now() + timedelta(hours=3))
+    running_target(held, timezone.now() - timedelta(minutes=5))
     content = engineer_client.get(CHANGELIST).content.decode()
     assert ">Next target</a>" in content
     assert ">in 3 h</span>" in content
@@ -384,9 +385,7 @@ def test_case_list_query_count_does_not_grow_with_rows(
     # Half have a running target, some overdue: the Next target column reads the row.
     now = timezone.now()
     for number, case in enumerate(Case.objects.filter(status=Status.OPEN)):
-        Case.objects.filter(pk=case.pk).update(
-            response_due_at=now + timedelta(minutes=10 * (number - 20))
-        )
+        running_target(case, now + timedelta(minutes=10 * (number - 20)))
     # Session, user, groups, the page of cases, a bounded count, the filter choices.
     with django_assert_max_num_queries(12):
         response = engineer_client.get(CHANGELIST)

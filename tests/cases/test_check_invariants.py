@@ -143,14 +143,6 @@ def test_rows_added_after_a_check_are_not_deletions(customer, engineer):
     assert invariants.find_violations() == []
 
 
-def test_a_due_time_that_disagrees_with_the_running_target_is_reported(customer, time_machine):
-    time_machine.move_to("2026-03-02 09:00Z", tick=False)
-    case = journeys.opened(customer)
-    assert case.response_targets.get().outcome == "running"
-    Case.objects.filter(pk=case.pk).update(response_due_at=None)
-    assert rules() == ["service level"]
-
-
 def test_a_target_running_while_the_case_waits_on_the_customer_is_reported(
     customer, engineer, time_machine
 ):

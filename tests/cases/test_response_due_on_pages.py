@@ -14,7 +14,13 @@ from django.test.utils import CaptureQueriesContext
 
 from cases import services
 from cases.models import Case, Plan, PlanTarget, Priority, ResponseTarget, TargetOutcome
-from tests.factories import CaseFactory, EngineerFactory, OrganisationFactory, customer
+from tests.factories import (
+    CaseFactory,
+    EngineerFactory,
+    OrganisationFactory,
+    customer,
+    running_target,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -218,7 +224,7 @@ def test_nothing_when_the_plan_promises_nothing_for_the_priority(client, request
 def test_a_stale_due_time_on_a_case_waiting_on_the_customer_shows_nothing(client, requester):
     """The page asks the status too: only New, Open and In Progress wait on us."""
     case = CaseFactory(pending_customer=True, requester=requester)
-    Case.objects.filter(pk=case.pk).update(response_due_at=paris(2026, 12, 8, 14))
+    running_target(case, paris(2026, 12, 8, 14))
 
     assert "data-response-due" not in case_page(client, case)
 

@@ -73,7 +73,6 @@ def warn_and_fall_due_soon(cases: list[Case]) -> None:
         warn_at = now + timedelta(seconds=4 + 2 * n)
         due_at = warn_at + timedelta(seconds=8)
         ResponseTarget.objects.filter(case=case).update(warn_at=warn_at, due_at=due_at)
-        Case.objects.filter(pk=case.pk).update(response_due_at=due_at)
 
 
 def test_two_beats_and_a_killed_worker_warn_and_escalate_each_target_once(
