@@ -8,11 +8,11 @@ from django.db.models import Case as DbCase
 from django.db.models import (
     Count,
     Exists,
+    F,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
-    Subquery,
     Value,
     When,
     prefetch_related_objects,
@@ -132,18 +132,19 @@ def case_status_counts_for_customer(
 
 
 def case_get_for_customer(*, user, reference: str) -> Case | None:
-    """The case, if the customer may see it, with the people its page names and, as
-    `response_plan_name`, the plan its running response target was promised under (None
-    when none runs): read in the same query, as the page shows it beside the due time."""
+    """The case, if the customer may see it, with the people its page names, and its
+    running response target's due time (`response_due_at`) and the plan it was promised
+    under (`response_plan_name`), None when none runs: read in the same query, as the
+    page shows them together."""
     pk = Case.pk_from_reference(reference)
     if pk is None:
         return None
-    running = ResponseTarget.objects.filter(case=OuterRef("pk"), outcome=TargetOutcome.RUNNING)
     return (
         Case.objects.visible_to_customer(user)
         .filter(pk=pk)
         .select_related("requester", "assignee")
-        .annotate(response_plan_name=Subquery(running.values("plan__name")[:1]))
+        .with_response_due()
+        .annotate(response_plan_name=F("running_target__plan__name"))
         .order_by()
         .first()
     )

@@ -326,6 +326,13 @@ def test_the_promise_costs_no_query(client, requester, engineer, at):
     assert with_promise == without <= 10
     assert client.get("/cases/").content.decode().count("data-response-due=") == 11
     assert queries_for(client, "/cases/") <= 6
+    # The running target comes joined to the case's own query, never asked for apart.
+    for path in (running.get_absolute_url(), "/cases/"):
+        with CaptureQueriesContext(connection) as captured:
+            client.get(path)
+        assert not [
+            q for q in captured.captured_queries if 'FROM "cases_responsetarget"' in q["sql"]
+        ]
 
 
 def test_the_customers_history_leaves_out_support_s_own_service_level_entries(
