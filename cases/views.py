@@ -408,12 +408,16 @@ def help_case_statuses(request: HttpRequest) -> HttpResponse:
 
 def _service_levels_context(request: HttpRequest) -> dict:
     """What both service-level help pages show: each priority's row of targets per plan,
-    the plans, and the signed-in customer's own plan."""
+    the plans, and the signed-in customer's own plan, put first so that on a phone it is
+    the column in view, the others cheapest first after it."""
     priorities, plans = selectors.service_level_policy()
+    own_plan = selectors.plan_of_customer(request.user)
+    if own_plan is not None:
+        plans.sort(key=lambda plan: plan != own_plan)
     return {
         "rows": service_level_rows(priorities, plans),
         "plans": plans,
-        "own_plan": selectors.plan_of_customer(request.user),
+        "own_plan": own_plan,
     }
 
 

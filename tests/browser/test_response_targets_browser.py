@@ -129,9 +129,14 @@ def test_help_pages_highlight_the_customers_own_plan(page, live_url):
     expect(header).to_have_attribute("data-plan", "Enterprise")
     expect(header).to_contain_text("Your plan")
     own = page.locator('tr[data-priority="1"] td.own-plan')
-    other = page.locator('tr[data-priority="1"] td').first
+    other = page.locator('tr[data-priority="1"] td:not(.own-plan)').first
     background = "(e) => getComputedStyle(e).backgroundColor"
     assert own.evaluate(background) != other.evaluate(background)
+
+    # On a phone their plan is the column in view, beside the priorities.
+    page.set_viewport_size({"width": 390, "height": 844})
+    box = header.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 390
 
     page.goto(f"{live_url}{PRIORITIES}")
     expect(page.locator('[data-priority="1"] .own-target')).to_contain_text(

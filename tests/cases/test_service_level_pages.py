@@ -88,6 +88,12 @@ def test_a_signed_in_customer_sees_their_plan_highlighted(client):
     content = client.get(PLANS).content.decode()
     assert re.search(r'data-plan="Enterprise" class="own-plan">Enterprise <span', content)
     assert content.count('class="own-plan"') == 1 + 4 + 4  # header, targets, features
+    # Theirs first (the column in view on a phone), then the others cheapest first.
+    assert re.findall(r'<th scope="col" data-plan="([^"]+)"', content) == [
+        "Enterprise",
+        "Standard",
+        "Business",
+    ]
     page = text_of(client.get(PRIORITIES))
     assert "On your Enterprise plan: a first response within 15 minutes, around the clock" in page
     assert "On your Enterprise plan: a first response within 4 hours of business hours" in page
@@ -106,6 +112,10 @@ def test_visitors_and_engineers_see_no_plan_as_theirs(client):
         for page in (PRIORITIES, PLANS):
             assert 'class="own-plan"' not in client.get(page).content.decode()
             assert "On your" not in text_of(client.get(page))
+        order = re.findall(
+            r'<th scope="col" data-plan="([^"]+)"', client.get(PLANS).content.decode()
+        )
+        assert order == ["Standard", "Business", "Enterprise"]
 
 
 def test_previous_and_next_follow_the_help_centres_order(client):
