@@ -150,40 +150,52 @@ def close_stale_cases(*, batch_size: int | None = None) -> list[Case]:
     """
     from cases.selectors import case_ids_due_for_auto_close
 
-    batch_size = batch_size or settings.CASE_SWEEP_BATCH_SIZE
-    closed: list[Case] = []
+    return _in_batches(
+        case_ids_due_for_auto_close,
+        _auto_close_batch,
+        lambda case_id: case_auto_close(case_id=case_id),
+        batch_size=batch_size or settings.CASE_SWEEP_BATCH_SIZE,
+        what="auto-close case",
+    )
+
+
+def _in_batches(
+    select_ids: Callable[..., list[int]],
+    handle_batch: Callable[[Sequence[int]], list],
+    handle_one: Callable[[int], object | None],
+    *,
+    batch_size: int,
+    what: str,
+) -> list:
+    """Run `handle_batch` over the ids `select_ids` finds, a batch at a time, and return
+    all it handled. Ids are read many batches at a time: each read walks every due entry
+    of an index, so reading per batch made a sweep quadratic. A failed batch is retried
+    one id at a time with `handle_one` (None: nothing to do), each in its own
+    transaction, so one bad row cannot keep every row after it (in id order, each run)
+    waiting."""
+    handled: list = []
     after_id = 0
     while True:
-        # Due ids are read many batches at a time: each read walks every due entry
-        # of the clock indexes, so reading per batch made the sweep quadratic.
-        due = case_ids_due_for_auto_close(
+        ids = select_ids(
             now=timezone.now(), after_id=after_id, limit=batch_size * SWEEP_BATCHES_PER_READ
         )
-        if not due:
-            return closed
-        for start in range(0, len(due), batch_size):
-            ids = due[start : start + batch_size]
+        if not ids:
+            return handled
+        for start in range(0, len(ids), batch_size):
+            batch = ids[start : start + batch_size]
             try:
-                closed.extend(_auto_close_batch(ids))
+                handled.extend(handle_batch(batch))
             except Exception:
-                logger.exception("Auto-close batch after id %s failed; closing one by one", ids[0])
-                closed.extend(_auto_close_one_by_one(ids))
-        after_id = due[-1]
-
-
-def _auto_close_one_by_one(case_ids: Sequence[int]) -> list[Case]:
-    closed: list[Case] = []
-    for case_id in case_ids:
-        try:
-            case = case_auto_close(case_id=case_id)
-        except Exception:
-            # Its transaction rolled back; one bad case must not keep every case
-            # after it (in id order, each sweep) open past its deadline.
-            logger.exception("Could not auto-close case %s; the next sweep retries", case_id)
-            continue
-        if case is not None:
-            closed.append(case)
-    return closed
+                logger.exception("Batch to %s after id %s failed; one at a time", what, batch[0])
+                for item_id in batch:
+                    try:
+                        item = handle_one(item_id)
+                    except Exception:
+                        logger.exception("Could not %s %s; the next run retries", what, item_id)
+                        continue
+                    if item is not None:
+                        handled.append(item)
+        after_id = ids[-1]
 
 
 def send_due_reminders() -> int:
@@ -263,16 +275,32 @@ def check_service_levels(*, batch_size: int | None = None) -> ServiceLevelCheck:
     oncall = outbox.oncall_recipients()
     engineer_ids = set(outbox.engineers().values_list("pk", flat=True))
 
-    def warn(ids: Sequence[int]) -> int:
+    def warn(ids: Sequence[int]) -> list[ResponseTarget]:
         return _warn_batch(ids, oncall=oncall, engineer_ids=engineer_ids)
 
-    def escalate(ids: Sequence[int]) -> int:
+    def escalate(ids: Sequence[int]) -> list[ResponseTarget]:
         return _escalate_batch(ids, oncall=oncall, engineer_ids=engineer_ids)
 
+    def one_of(handle):
+        # A batch of one; None when the target needed nothing any more.
+        return lambda target_id: next(iter(handle([target_id])), None)
+
     # Warnings first: a target that falls due while they are written is escalated below.
-    warned = _in_batches(_target_ids_to_warn, warn, batch_size, "warn")
-    breached = _in_batches(_target_ids_breached, escalate, batch_size, "escalate")
-    return ServiceLevelCheck(warned=warned, breached=breached)
+    warned = _in_batches(
+        _target_ids_to_warn,
+        warn,
+        one_of(warn),
+        batch_size=batch_size,
+        what="warn of response target",
+    )
+    breached = _in_batches(
+        _target_ids_breached,
+        escalate,
+        one_of(escalate),
+        batch_size=batch_size,
+        what="escalate response target",
+    )
+    return ServiceLevelCheck(warned=len(warned), breached=len(breached))
 
 
 def _target_ids_to_warn(*, now: datetime, after_id: int, limit: int) -> list[int]:
@@ -302,40 +330,6 @@ def _target_ids_breached(*, now: datetime, after_id: int, limit: int) -> list[in
     )
 
 
-def _in_batches(
-    select_ids: Callable[..., list[int]],
-    handle: Callable[[Sequence[int]], int],
-    batch_size: int,
-    what: str,
-) -> int:
-    """Run `handle` over the ids `select_ids` finds, a batch at a time; a failed batch
-    is retried one target at a time so one bad row cannot hold up the rest."""
-    done = 0
-    after_id = 0
-    while True:
-        ids = select_ids(
-            now=timezone.now(), after_id=after_id, limit=batch_size * SWEEP_BATCHES_PER_READ
-        )
-        if not ids:
-            return done
-        for start in range(0, len(ids), batch_size):
-            batch = ids[start : start + batch_size]
-            try:
-                done += handle(batch)
-            except Exception:
-                logger.exception("Service-level %s batch after id %s failed", what, batch[0])
-                for target_id in batch:
-                    try:
-                        done += handle([target_id])
-                    except Exception:
-                        logger.exception(
-                            "Could not %s response target %s; the next run retries",
-                            what,
-                            target_id,
-                        )
-        after_id = ids[-1]
-
-
 def _lock_targets(ids: Sequence[int], **due) -> list[ResponseTarget]:
     """The running targets among `ids` that still meet `due`, each locked with its case.
 
@@ -360,11 +354,14 @@ def _assignee(target: ResponseTarget, engineer_ids: set[int]) -> list[tuple[obje
 
 
 @transaction.atomic
-def _warn_batch(ids: Sequence[int], *, oncall: list, engineer_ids: set[int]) -> int:
+def _warn_batch(
+    ids: Sequence[int], *, oncall: list, engineer_ids: set[int]
+) -> list[ResponseTarget]:
+    """The targets it warned."""
     now = timezone.now()
     targets = _lock_targets(ids, warned_at__isnull=True, warn_at__lte=now, due_at__gt=now)
     if not targets:
-        return 0
+        return []
     ResponseTarget.objects.filter(pk__in=[t.pk for t in targets]).update(warned_at=now)
     items = []
     for target in targets:
@@ -372,7 +369,7 @@ def _warn_batch(ids: Sequence[int], *, oncall: list, engineer_ids: set[int]) -> 
         recipients = _assignee(target, engineer_ids) or oncall
         items.append((target, NotificationKind.SERVICE_LEVEL_WARNING, None, recipients))
     outbox.queue_service_level_alerts(items)
-    return len(targets)
+    return targets
 
 
 def breach_reason(target: ResponseTarget) -> str:
@@ -382,11 +379,14 @@ def breach_reason(target: ResponseTarget) -> str:
 
 
 @transaction.atomic
-def _escalate_batch(ids: Sequence[int], *, oncall: list, engineer_ids: set[int]) -> int:
+def _escalate_batch(
+    ids: Sequence[int], *, oncall: list, engineer_ids: set[int]
+) -> list[ResponseTarget]:
+    """The targets it escalated."""
     now = timezone.now()
     targets = _lock_targets(ids, breached_at__isnull=True, due_at__lte=now)
     if not targets:
-        return 0
+        return []
     # Breached when it fell due, not when this run noticed.
     ResponseTarget.objects.filter(pk__in=[t.pk for t in targets]).update(breached_at=F("due_at"))
     events = [
@@ -406,4 +406,4 @@ def _escalate_batch(ids: Sequence[int], *, oncall: list, engineer_ids: set[int])
         recipients = [*oncall, *_assignee(target, engineer_ids)]
         items.append((target, NotificationKind.SERVICE_LEVEL_BREACHED, event, recipients))
     outbox.queue_service_level_alerts(items)
-    return len(targets)
+    return targets
