@@ -14,6 +14,7 @@ from cases.models import (
     InfoRequestKind,
     Message,
     Plan,
+    PlanTarget,
     Priority,
     ResponseTarget,
     Status,
@@ -22,6 +23,7 @@ from cases.models import (
 from portal.models import SUPPORT_ENGINEERS_GROUP, Membership, Organisation, User
 
 PASSWORD = "correct horse battery staple"
+HOUR = timedelta(hours=1)
 
 
 class OrganisationFactory(factory.django.DjangoModelFactory):
@@ -199,3 +201,24 @@ def running_target(case: Case, due_at, **fields) -> ResponseTarget | None:
         warn_at=started + timedelta(minutes=45),
         **fields,
     )
+
+
+def plan_with_targets(name: str, *, position: int = 9, p1_first: timedelta = HOUR) -> Plan:
+    """A plan with P1 around the clock (`p1_first`, then twice that for each next
+    update) and P3 in business hours (4 hours, then 8); no target for P2 and P4."""
+    plan = Plan.objects.create(name=name, position=position)
+    PlanTarget.objects.create(
+        plan=plan,
+        priority=Priority.P1,
+        first_response=p1_first,
+        next_update=2 * p1_first,
+        coverage=Coverage.ALWAYS,
+    )
+    PlanTarget.objects.create(
+        plan=plan,
+        priority=Priority.P3,
+        first_response=4 * HOUR,
+        next_update=8 * HOUR,
+        coverage=Coverage.BUSINESS_HOURS,
+    )
+    return plan

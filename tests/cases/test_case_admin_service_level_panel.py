@@ -13,8 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from cases import services
-from cases.models import Case, Coverage, Plan, PlanTarget, Priority
-from tests.factories import CaseFactory, OrganisationFactory, customer
+from cases.models import Case, Plan, Priority
+from tests.factories import CaseFactory, OrganisationFactory, customer, plan_with_targets
 
 pytestmark = pytest.mark.django_db
 
@@ -34,22 +34,7 @@ def engineer_client(client, engineer):
 @pytest.fixture
 def plan(db):
     """P1 around the clock (1 h, then 2 h), P3 in business hours (4 h, then 8 h)."""
-    plan = Plan.objects.create(name="Tested", position=9)
-    PlanTarget.objects.create(
-        plan=plan,
-        priority=Priority.P1,
-        first_response=HOUR,
-        next_update=2 * HOUR,
-        coverage=Coverage.ALWAYS,
-    )
-    PlanTarget.objects.create(
-        plan=plan,
-        priority=Priority.P3,
-        first_response=4 * HOUR,
-        next_update=8 * HOUR,
-        coverage=Coverage.BUSINESS_HOURS,
-    )
-    return plan
+    return plan_with_targets("Tested")
 
 
 @pytest.fixture

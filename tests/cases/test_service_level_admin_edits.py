@@ -10,8 +10,8 @@ import pytest
 from django.urls import reverse
 
 from cases import services
-from cases.models import Case, CaseEvent, Coverage, Plan, PlanTarget, Priority
-from tests.factories import OrganisationFactory, UserFactory, customer
+from cases.models import Case, CaseEvent, Plan, Priority
+from tests.factories import OrganisationFactory, UserFactory, customer, plan_with_targets
 
 pytestmark = pytest.mark.django_db
 
@@ -27,22 +27,7 @@ def admin_client(client):
 
 def make_plan(name: str, p1_first: timedelta) -> Plan:
     """P1 around the clock (`p1_first`, then twice that), P3 in business hours (4 h)."""
-    plan = Plan.objects.create(name=name, position=20)
-    PlanTarget.objects.create(
-        plan=plan,
-        priority=Priority.P1,
-        first_response=p1_first,
-        next_update=2 * p1_first,
-        coverage=Coverage.ALWAYS,
-    )
-    PlanTarget.objects.create(
-        plan=plan,
-        priority=Priority.P3,
-        first_response=4 * HOUR,
-        next_update=8 * HOUR,
-        coverage=Coverage.BUSINESS_HOURS,
-    )
-    return plan
+    return plan_with_targets(name, position=20, p1_first=p1_first)
 
 
 @pytest.fixture

@@ -16,13 +16,10 @@ from cases.models import (
     Actor,
     Case,
     CaseEvent,
-    Coverage,
     InfoRequestKind,
     Notification,
     NotificationKind,
     NotificationState,
-    Plan,
-    PlanTarget,
     Priority,
     ResponseTarget,
     Status,
@@ -30,7 +27,7 @@ from cases.models import (
 )
 from cases.services import check_service_levels
 from cases.tasks import check_service_levels_task
-from tests.factories import EngineerFactory, OrganisationFactory, customer
+from tests.factories import EngineerFactory, OrganisationFactory, customer, plan_with_targets
 
 pytestmark = pytest.mark.django_db
 
@@ -53,22 +50,7 @@ def _portal_in_paris(settings):
 @pytest.fixture
 def plan(db):
     """Around the clock for P1 (1 h / 2 h), business hours for P3 (4 h / 8 h)."""
-    plan = Plan.objects.create(name="Gold", position=9)
-    PlanTarget.objects.create(
-        plan=plan,
-        priority=Priority.P1,
-        first_response=HOUR,
-        next_update=2 * HOUR,
-        coverage=Coverage.ALWAYS,
-    )
-    PlanTarget.objects.create(
-        plan=plan,
-        priority=Priority.P3,
-        first_response=4 * HOUR,
-        next_update=8 * HOUR,
-        coverage=Coverage.BUSINESS_HOURS,
-    )
-    return plan
+    return plan_with_targets("Gold")
 
 
 @pytest.fixture

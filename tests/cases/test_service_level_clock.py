@@ -23,7 +23,7 @@ from cases.models import (
     TargetOutcome,
 )
 from cases.services import close_stale_cases
-from tests.factories import EngineerFactory, OrganisationFactory, customer
+from tests.factories import EngineerFactory, OrganisationFactory, customer, plan_with_targets
 
 pytestmark = pytest.mark.django_db
 
@@ -38,22 +38,7 @@ def paris(*args) -> datetime:
 @pytest.fixture
 def plan(db):
     """Around the clock for P1 (1 h / 2 h), business hours for P3 (4 h / 8 h), nothing for P4."""
-    plan = Plan.objects.create(name="Tested", position=9)
-    PlanTarget.objects.create(
-        plan=plan,
-        priority=Priority.P1,
-        first_response=HOUR,
-        next_update=2 * HOUR,
-        coverage=Coverage.ALWAYS,
-    )
-    PlanTarget.objects.create(
-        plan=plan,
-        priority=Priority.P3,
-        first_response=4 * HOUR,
-        next_update=8 * HOUR,
-        coverage=Coverage.BUSINESS_HOURS,
-    )
-    return plan
+    return plan_with_targets("Tested")
 
 
 @pytest.fixture
