@@ -51,7 +51,7 @@ from cases.models import (
     TargetOutcome,
 )
 from cases.policy import pending_customer_timeout, resolved_timeout
-from portal.models import SUPPORT_ENGINEERS_GROUP, Membership, Organisation, User
+from portal.models import SUPPORT_ENGINEERS_GROUP, Membership, Organisation, Role, User
 
 PASSWORD = "bench-password-not-for-production"
 BIG_CUSTOMER_EMAIL = "big-customer@bench.example.com"
@@ -226,9 +226,15 @@ def _people(scale: Scale, now: datetime) -> tuple[list[int], list[int], dict[int
     membership_start = _next_id(Membership)
     _insert(
         Membership,
-        ["id", "user_id", "organisation_id", "can_view_organisation_cases", "created_at"],
+        ["id", "user_id", "organisation_id", "role", "created_at"],
         (
-            (membership_start + n, pk, org_start + n % scale.organisations, n % 10 == 0, now)
+            (
+                membership_start + n,
+                pk,
+                org_start + n % scale.organisations,
+                Role.ADMIN if n % 10 == 0 else Role.MEMBER,
+                now,
+            )
             for n, pk in enumerate(customer_ids)
         ),
     )

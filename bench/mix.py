@@ -99,7 +99,7 @@ def gather_people(
     `sign_in(user)` returns (cookie header, CSRF secret).
     """
     from cases.models import Case, Status
-    from portal.models import Membership, Organisation, User
+    from portal.models import Membership, Organisation, Role, User
 
     rng = random.Random(seed)
     customer_ids = [big_customer_id] + list(
@@ -115,7 +115,7 @@ def gather_people(
         .values_list("pk", flat=True)
     )
     viewers = list(
-        Membership.objects.filter(user_id__in=customer_ids, can_view_organisation_cases=True)
+        Membership.objects.filter(user_id__in=customer_ids, role=Role.ADMIN)
         .order_by("user_id")
         .values_list("user_id", flat=True)
     )

@@ -114,7 +114,7 @@ def _customer_scope(*, user, organisation: bool) -> QuerySet[Case]:
     if not (user.is_authenticated and user.is_active):
         return Case.objects.none()
     membership = getattr(user, "membership", None)
-    if organisation and membership is not None and membership.can_view_organisation_cases:
+    if organisation and membership is not None and membership.is_organisation_admin:
         return Case.objects.filter(organisation_id=membership.organisation_id)
     return Case.objects.filter(requester=user)
 

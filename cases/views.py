@@ -48,7 +48,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
         status = ""  # the default: the active cases
     query = clean_line(request.GET.get("q", ""))[:100]
     membership = getattr(request.user, "membership", None)
-    can_view_organisation = bool(membership and membership.can_view_organisation_cases)
+    can_view_organisation = bool(membership and membership.is_organisation_admin)
     organisation = can_view_organisation and request.GET.get("scope") == "organisation"
     context = _case_list_context(
         request,

@@ -52,7 +52,7 @@ class MembershipOfOrganisationInline(admin.TabularInline):
     extra = 0
     can_delete = False
     autocomplete_fields = ["user"]
-    fields = ["user", "can_view_organisation_cases", "created_at"]
+    fields = ["user", "role", "created_at"]
     readonly_fields = ["created_at"]
 
 
@@ -85,8 +85,8 @@ class OrganisationAdmin(CleanSearchMixin, admin.ModelAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(CleanSearchMixin, admin.ModelAdmin):
-    list_display = ["user", "organisation", "can_view_organisation_cases"]
-    list_filter = ["can_view_organisation_cases", "organisation"]
+    list_display = ["user", "organisation", "role"]
+    list_filter = ["role", "organisation"]
     list_select_related = ["user", "organisation"]
     search_fields = ["user__email", "organisation__name"]
     autocomplete_fields = ["user", "organisation"]

@@ -16,6 +16,11 @@ from .identity import login_identity, stored_email
 SUPPORT_ENGINEERS_GROUP = "Support engineers"
 
 
+def validate_time_zone(value: str) -> None:
+    if value and value not in available_timezones():
+        raise ValidationError(f"{value!r} is not a time zone (e.g. Europe/Paris).")
+
+
 class EmailUserManager(UserManager):
     use_in_migrations = True
 
@@ -68,6 +73,14 @@ class User(AbstractUser):
     last_name = None
     email = models.EmailField(_("email address"), unique=True)
     full_name = models.CharField(_("full name"), max_length=150, blank=True)
+    # Where this person reads times: pages, the admin and emails to them. Empty: their
+    # organisation's zone, else the portal's (see `shown_zone`).
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[validate_time_zone],
+        help_text="IANA time zone, e.g. Europe/Paris. Empty: the organisation's zone.",
+    )
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
@@ -95,6 +108,14 @@ class User(AbstractUser):
         return (self.full_name.split() or [self.email])[0]
 
     @property
+    def shown_zone(self) -> ZoneInfo:
+        """The zone every time shown to this person is in: their own, else their
+        organisation's, else the portal's."""
+        membership = getattr(self, "membership", None) if self.pk else None
+        name = self.time_zone or (membership.organisation.time_zone if membership else "")
+        return ZoneInfo(name or settings.TIME_ZONE)
+
+    @property
     def is_support_engineer(self) -> bool:
         """Active staff in the "Support engineers" group (superusers count too)."""
         if not (self.is_active and self.is_staff):
@@ -106,11 +127,6 @@ class User(AbstractUser):
             cached = self.groups.filter(name=SUPPORT_ENGINEERS_GROUP).exists()
             self._is_support_engineer = cached
         return cached
-
-
-def validate_time_zone(value: str) -> None:
-    if value and value not in available_timezones():
-        raise ValidationError(f"{value!r} is not a time zone (e.g. Europe/Paris).")
 
 
 def validate_holiday_country(value: str) -> None:
@@ -166,20 +182,31 @@ class Organisation(models.Model):
         return self.plan or Plan.objects.default()
 
 
-class Membership(models.Model):
-    """A user's place in an organisation.
+class Role(models.TextChoices):
+    MEMBER = "member", "Member"
+    ADMIN = "admin", "Organisation admin"
 
-    `can_view_organisation_cases` lets a member follow colleagues' cases (and act on
-    them as the customer); without it a member sees only the cases they opened.
+
+class Membership(models.Model):
+    """A user's place in an organisation, with their role in it.
+
+    A member sees the cases they opened and those shared with them; an organisation
+    admin sees every case of the organisation and may share any of them. Ending a
+    membership (deleting it, or moving the user to another organisation) ends that
+    access at once.
     """
 
     user = models.OneToOneField(User, on_delete=models.PROTECT, related_name="membership")
     organisation = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, related_name="memberships"
     )
-    can_view_organisation_cases = models.BooleanField(
-        default=False,
-        help_text="Members with this see and act on every case of their organisation.",
+    role = models.CharField(
+        max_length=10,
+        choices=Role,
+        default=Role.MEMBER,
+        db_default=Role.MEMBER,
+        help_text="Members see their own and shared cases; organisation admins see every "
+        "case of the organisation and may share any of them.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -188,3 +215,35 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.organisation}"
+
+    @property
+    def is_organisation_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+
+class EmailTopic(models.TextChoices):
+    """The emails a person may turn off. Every other email is essential: a question
+    waiting for them, resolved with its confirm links, closed, reopened, shared with them."""
+
+    REMINDERS = "reminders", "Reminders before a case closes by itself"
+    SHARED_CASE_UPDATES = "shared_case_updates", "Updates on cases shared with you"
+    DAILY_DIGEST = "daily_digest", "Engineers' daily digest"
+
+
+class EmailOptOut(models.Model):
+    """One person's "stop sending me these": the outbox reads it at send time."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="email_opt_outs")
+    topic = models.CharField(max_length=30, choices=EmailTopic)
+    # "profile" or "link" (the one-click unsubscribe in an email): the admin says which.
+    source = models.CharField(max_length=10, default="profile")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["user", "topic"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "topic"], name="email_opt_out_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user}: no {self.get_topic_display().lower()}"

@@ -20,7 +20,7 @@ from cases.models import (
     Status,
     TargetKind,
 )
-from portal.models import SUPPORT_ENGINEERS_GROUP, Membership, Organisation, User
+from portal.models import SUPPORT_ENGINEERS_GROUP, Membership, Organisation, Role, User
 
 PASSWORD = "correct horse battery staple"
 HOUR = timedelta(hours=1)
@@ -63,7 +63,7 @@ class MembershipFactory(factory.django.DjangoModelFactory):
 
     user = factory.SubFactory(UserFactory)
     organisation = factory.SubFactory(OrganisationFactory)
-    can_view_organisation_cases = False
+    role = Role.MEMBER
 
 
 class EngineerFactory(UserFactory):
@@ -104,7 +104,7 @@ def customer(
     MembershipFactory(
         user=user,
         organisation=organisation or OrganisationFactory(),
-        can_view_organisation_cases=sees_organisation,
+        role=Role.ADMIN if sees_organisation else Role.MEMBER,
     )
     return User.objects.select_related("membership").get(pk=user.pk)
 

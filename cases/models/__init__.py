@@ -6,6 +6,7 @@
 - `history`: the append-only `CaseEvent` and the invariant watermarks
 - `outbox`: one `Notification` row per email to send
 - `inbound`: the record of each email received
+- `participants`: colleagues a case is shared with
 - `service_levels`: priorities, plans and what each plan promises per priority
 """
 
@@ -19,6 +20,7 @@ from cases.models.case import (
 from cases.models.history import CaseEvent, InvariantWatermark
 from cases.models.inbound import InboundEmail, InboundOutcome, InboundReason
 from cases.models.outbox import Notification, NotificationKind, NotificationState
+from cases.models.participants import CaseParticipant
 from cases.models.service_levels import (
     OPEN_OUTCOMES,
     Coverage,
@@ -49,6 +51,7 @@ from cases.models.status import (
 from cases.models.thread import Attachment, Message, MessageSource, attachment_upload_to
 
 __all__ = [
+    "CaseParticipant",
     "Coverage",
     "OPEN_OUTCOMES",
     "ResponseTarget",

@@ -40,7 +40,7 @@ class CaseQuerySet(UndeletableQuerySet):
         if not user.is_authenticated or not user.is_active:
             return self.none()
         membership = getattr(user, "membership", None)
-        if membership is not None and membership.can_view_organisation_cases:
+        if membership is not None and membership.is_organisation_admin:
             return self.filter(
                 models.Q(requester=user) | models.Q(organisation_id=membership.organisation_id)
             )
@@ -205,7 +205,7 @@ class Case(FSMModelMixin, UndeletableModel):
         membership = getattr(user, "membership", None)
         return bool(
             membership
-            and membership.can_view_organisation_cases
+            and membership.is_organisation_admin
             and membership.organisation_id == self.organisation_id
         )
 

@@ -30,6 +30,7 @@ class NotificationKind(models.TextChoices):
     CLOSED = "closed", "Case closed by the engineer"
     ENGINEER_AUTO_CLOSED = "engineer_auto_closed", "Case closed automatically (to engineer)"
     CASE_OPENED = "case_opened", "Case received"
+    CASE_SHARED = "case_shared", "Case shared with you"
     NEW_CASE_ALERT = "new_case_alert", "New urgent case (to engineers)"
     DAILY_DIGEST = "daily_digest", "Daily digest (to engineer)"
     THANKS_RECEIVED = "thanks_received", "Thank-you received; case stays resolved"
@@ -46,7 +47,8 @@ class NotificationState(models.TextChoices):
     COMPLAINED = "complained", "Complained"
     REJECTED = "rejected", "Rejected"
     FAILED = "failed", "Failed"
-    # Not sent on purpose: a reminder whose clock stopped before it went out.
+    # Not sent on purpose, `last_error` says why: a reminder whose clock stopped, a
+    # recipient who turned the kind off or left the organisation before it went out.
     CANCELLED = "cancelled", "Cancelled"
 
 

@@ -50,6 +50,7 @@ SUBJECTS = {
     NotificationKind.CLOSED: "[{ref}] Closed: {subject}",
     NotificationKind.ENGINEER_AUTO_CLOSED: "[{ref}] Closed automatically: {subject}",
     NotificationKind.CASE_OPENED: "[{ref}] Case received: {subject}",
+    NotificationKind.CASE_SHARED: "[{ref}] Shared with you: {subject}",
     NotificationKind.NEW_CASE_ALERT: "[{ref}] New {priority} case: {subject}",
     NotificationKind.THANKS_RECEIVED: "[{ref}] Thanks received, case stays resolved: {subject}",
     NotificationKind.SERVICE_LEVEL_WARNING: (

@@ -157,12 +157,12 @@ def test_superuser_manages_organisations_users_and_memberships(client):
         "membership-TOTAL_FORMS": "1",
         "membership-INITIAL_FORMS": "0",
         "membership-0-organisation": str(initech.pk),
-        "membership-0-can_view_organisation_cases": "on",
+        "membership-0-role": "admin",
     })  # fmt: skip
     assert response.status_code == 302
     peter = User.objects.get(email="peter@initech.example")
     assert peter.membership.organisation == initech
-    assert peter.membership.can_view_organisation_cases
+    assert peter.membership.is_organisation_admin
     for url in ["/admin/portal/user/", "/admin/portal/membership/", "/admin/portal/organisation/"]:
         assert client.get(url).status_code == 200
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from cases import service_levels, services
 from cases.models import Actor, Case, InfoRequestKind, Message, Plan, Priority, Status
 from cases.services.common import record_event
-from portal.models import SUPPORT_ENGINEERS_GROUP, Membership, Organisation
+from portal.models import SUPPORT_ENGINEERS_GROUP, Membership, Organisation, Role
 
 PASSWORD = "portal-demo"
 
@@ -137,7 +137,7 @@ class Command(BaseCommand):
                 user=user,
                 defaults={
                     "organisation": organisation,
-                    "can_view_organisation_cases": sees_organisation,
+                    "role": Role.ADMIN if sees_organisation else Role.MEMBER,
                 },
             )
         return user
