@@ -346,7 +346,7 @@ def _emails(catalogue: Catalogue, cases: dict[str, Case]) -> None:
             _add_email(catalogue, f"email {kind} ({name})", outbox.build_email(notification))
 
     _service_level_emails(catalogue, cases["open"])
-    outbox.queue_daily_digests(day=timezone.localdate())
+    outbox.queue_daily_digests(now=timezone.now())
     for notification in Notification.objects.filter(kind=NotificationKind.DAILY_DIGEST):
         _add_email(catalogue, f"email {notification.kind}", outbox.build_email(notification))
 

@@ -153,7 +153,14 @@ def _claim_many(notification_ids: Sequence[int]) -> list[Notification]:
     with transaction.atomic():
         rows = (
             Notification.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("case", "recipient", "message", "event", "response_target")
+            # The recipient's organisation: the zone the email's times are shown in.
+            .select_related(
+                "case",
+                "recipient__membership__organisation",
+                "message",
+                "event",
+                "response_target",
+            )
             .filter(pk__in=notification_ids)
             .order_by("pk")
         )

@@ -55,6 +55,14 @@ def digest_context(notification: Notification) -> dict:
 
 
 def build_email(notification: Notification) -> EmailMultiAlternatives:
+    """The email as its recipient reads it: every time in their own zone
+    (`User.shown_zone`); in the portal's for an address that is nobody's login."""
+    recipient = notification.recipient
+    with timezone.override(recipient.shown_zone if recipient is not None else None):
+        return _build_email(notification)
+
+
+def _build_email(notification: Notification) -> EmailMultiAlternatives:
     case = notification.case
     context = email_context(notification)
     template = f"cases/email/{notification.kind}"
