@@ -40,6 +40,8 @@ from cases.models import (
 )
 from cases.outbox import triggers
 from cases.outbox.emails import SERVICE_LEVEL_KINDS
+from portal import email_preferences
+from portal.models import EmailTopic
 from portal.request_guards import request_too_large, upload_request_max_bytes
 from tests.factories import CaseFactory, EngineerFactory, customer
 
@@ -183,6 +185,13 @@ def _customer_pages(catalogue: Catalogue, client: Client, cases: dict[str, Case]
     assert response.status_code == 400
     catalogue.add("approval answer, refused", "page", response.content)
 
+    catalogue.add("profile", "page", _get(client, "/accounts/profile/"))
+    response = client.post(
+        "/accounts/profile/", {"full_name": "Casey", "time_zone": "Mars/Olympus_Mons"}
+    )
+    assert response.status_code == 200
+    catalogue.add("profile, refused", "page", response.content)
+
     catalogue.add("help: case statuses", "page", _get(client, "/help/case-statuses/"))
     catalogue.add("help: case priorities", "page", _get(client, "/help/case-priorities/"))
     catalogue.add("help: plan comparison", "page", _get(client, "/help/plan-comparison/"))
@@ -273,6 +282,7 @@ def _admin_pages(catalogue: Catalogue, engineer, cases: dict[str, Case]) -> None
         reason=InboundReason.REPLY,
         case=cases["pending_customer"],
     )
+    catalogue.add("profile of an engineer", "page", _get(client, "/accounts/profile/"))
     catalogue.add("admin inbound emails", "admin", _get(client, "/admin/cases/inboundemail/"))
     catalogue.add(
         "admin inbound email",
@@ -398,6 +408,21 @@ def _email_link_pages(catalogue: Catalogue, case: Case) -> None:
     catalogue.add("email link: used", "page", _get(client, url, status=410))
 
 
+def _unsubscribe_pages(catalogue: Catalogue, user) -> None:
+    """The one-click link of an optional email, in each state, signed in or not."""
+    client = Client()
+    url = email_preferences.unsubscribe_url(user, EmailTopic.SHARED_CASE_UPDATES)
+    path = url.removeprefix(settings.SITE_URL)
+    catalogue.add("unsubscribe", "page", _get(client, path))
+    response = client.post(path, {"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+    catalogue.add("unsubscribe, done", "page", response.content)
+    catalogue.add("unsubscribe, already", "page", _get(client, path))
+    catalogue.add(
+        "unsubscribe, forged", "page", _get(client, "/accounts/unsubscribe/forged/", status=400)
+    )
+
+
 def _satisfaction_report(catalogue: Catalogue, engineer) -> None:
     client = Client()
     client.force_login(engineer)
@@ -441,6 +466,7 @@ def render_everything() -> Catalogue:
         _admin_pages(catalogue, engineer, cases)
         _emails(catalogue, cases)
         _email_link_pages(catalogue, cases["resolved"])
+        _unsubscribe_pages(catalogue, requester)
         _satisfaction_report(catalogue, engineer)
     finally:
         template_rendered.disconnect(dispatch_uid="tests.rendered")
