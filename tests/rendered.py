@@ -41,7 +41,7 @@ from cases.models import (
 from cases.outbox import triggers
 from cases.outbox.emails import SERVICE_LEVEL_KINDS
 from portal import email_preferences
-from portal.models import EmailTopic
+from portal.models import EmailTopic, User
 from portal.request_guards import request_too_large, upload_request_max_bytes
 from tests.factories import CaseFactory, EngineerFactory, customer
 
@@ -354,6 +354,24 @@ def _emails(catalogue: Catalogue, cases: dict[str, Case]) -> None:
                 **extra,
             )
             _add_email(catalogue, f"email {kind} ({name})", outbox.build_email(notification))
+
+    case = cases["open"]
+    colleague = User.objects.get(email="colleague@walk.example")
+    message = case.messages.filter(is_internal=False).order_by("-created_at", "-id").first()
+    notification = Notification.objects.create(
+        case=case,
+        message=message,
+        kind=NotificationKind.ENGINEER_REPLY,
+        recipient=colleague,
+        to_email=colleague.email,
+        subject=triggers._subject(case, NotificationKind.ENGINEER_REPLY),
+        dedupe_key="walk:shared-reply",
+    )
+    _add_email(
+        catalogue,
+        f"email {NotificationKind.ENGINEER_REPLY} (to a colleague it is shared with)",
+        outbox.build_email(notification),
+    )
 
     _service_level_emails(catalogue, cases["open"])
     outbox.queue_daily_digests(now=timezone.now())

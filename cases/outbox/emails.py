@@ -21,6 +21,7 @@ from cases.models import (
     Priority,
     Status,
 )
+from cases.outbox import preferences
 from cases.outbox.addresses import message_id_for, reply_address
 from cases.outbox.triggers import DIGEST_MAX_ROWS, ENGINEER_KINDS
 from cases.policy import pending_customer_timeout, resolved_timeout
@@ -69,6 +70,9 @@ def _build_email(notification: Notification) -> EmailMultiAlternatives:
     headers = {"Message-ID": message_id_for(notification), "Auto-Submitted": "auto-generated"}
     if case is not None:
         headers["X-Case-Reference"] = case.reference
+    if context.get("unsubscribe_url"):
+        # Optional emails only: essential ones cannot be turned off.
+        headers.update(preferences.unsubscribe_headers(context["unsubscribe_url"]))
     email = EmailMultiAlternatives(
         subject=notification.subject,
         body=render_to_string(f"{template}.txt", context),
@@ -105,6 +109,8 @@ def email_context(notification: Notification) -> dict:
         "resolved_days": settings.CASE_RESOLVED_AUTO_CLOSE_DAYS,
         "reply_address": reply_address(case, recipient) if case and recipient else "",
         "reply_to_closed": settings.CASE_EMAIL_REPLY_TO_CLOSED,
+        # The footer of an optional email: why it is sent, how to stop it.
+        **preferences.optional_email_context(notification),
     }
     if notification.kind == NotificationKind.DAILY_DIGEST:
         context.update(digest_context(notification))
