@@ -283,6 +283,17 @@ def _admin_pages(catalogue: Catalogue, engineer, cases: dict[str, Case]) -> None
         case=cases["pending_customer"],
     )
     catalogue.add("profile of an engineer", "page", _get(client, "/accounts/profile/"))
+    requester = cases["new"].requester
+    email_preferences.turn_off(requester, EmailTopic.REMINDERS, source="link")
+    # As a support engineer sees it (read-only): Django's own editable password
+    # widget is not ours to check.
+    support = Client()
+    support.force_login(EngineerFactory(email="support@walk.example"))
+    catalogue.add(
+        "admin user with emails turned off",
+        "admin",
+        _get(support, f"/admin/portal/user/{requester.pk}/change/"),
+    )
     catalogue.add("admin inbound emails", "admin", _get(client, "/admin/cases/inboundemail/"))
     catalogue.add(
         "admin inbound email",
@@ -449,6 +460,19 @@ def _satisfaction_report(catalogue: Catalogue, engineer) -> None:
     )
     catalogue.add(
         "admin service levels report", "admin", _get(client, "/admin/cases/case/service-levels/")
+    )
+    # A reminder its recipient turned off (see _admin_pages): cancelled, saying why.
+    reminder = Notification.objects.filter(
+        kind=NotificationKind.REMINDER, case__status=Status.PENDING_CUSTOMER
+    ).first()
+    outbox.deliver(reminder.pk)
+    reminder.refresh_from_db()
+    assert "turned off reminders" in reminder.last_error, reminder.last_error
+    catalogue.add("admin outbox", "admin", _get(client, "/admin/cases/notification/"))
+    catalogue.add(
+        "admin case with an email not sent",
+        "admin",
+        _get(client, f"/admin/cases/case/{reminder.case_id}/change/"),
     )
 
 
