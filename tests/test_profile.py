@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from portal.models import EmailOptOut, EmailTopic, Organisation
-from tests.factories import PASSWORD, EngineerFactory, customer
+from tests.factories import PASSWORD, EngineerFactory, UserFactory, customer
 
 pytestmark = pytest.mark.django_db
 
@@ -66,6 +66,15 @@ def test_a_support_engineer_sees_the_digest_and_no_customer_emails(client):
     assert "The portal&#39;s zone (UTC)" in content
     assert "New urgent cases, and response targets at risk or missed" in content
     assert 'href="/admin/"' in content
+
+
+def test_staff_who_work_no_cases_are_told_no_email_concerns_them(client):
+    client.force_login(UserFactory(is_staff=True))
+
+    content = client.get(PROFILE).content.decode()
+
+    assert "The portal sends you no emails about cases." in content
+    assert 'type="checkbox"' not in content and "Always sent" not in content
 
 
 def test_saving_changes_name_zone_and_emails_and_says_so(client, member):
