@@ -78,7 +78,12 @@ def check(action: str, token: str) -> EmailAction:
         .filter(pk=case_id)
         .first()
     )
-    recipient = get_user_model().objects.select_related("membership").filter(pk=user_id).first()
+    recipient = (
+        get_user_model()
+        .objects.select_related("membership__organisation")
+        .filter(pk=user_id)
+        .first()
+    )
     if case is None or recipient is None or not case.is_customer(recipient):
         return EmailAction(LinkState.INVALID, action)
     if case.status != Status.RESOLVED or _latest_status_change_id(case) != event_id:

@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -320,6 +321,15 @@ def email_action(request: HttpRequest, action: str, token: str) -> HttpResponse:
     link again. A forged, used or expired link explains itself and offers sign-in.
     """
     link = email_actions.check(action, token)
+    # Times as the email showed them: in its recipient's zone, whoever follows the link.
+    zone = link.recipient.shown_zone if link.recipient is not None else None
+    with timezone.override(zone or timezone.get_current_timezone()):
+        return _email_action_page(request, link, action, token)
+
+
+def _email_action_page(
+    request: HttpRequest, link: email_actions.EmailAction, action: str, token: str
+) -> HttpResponse:
     form = (ConfirmForm if action == email_actions.CONFIRM else ReopenForm)(
         request.POST if request.method == "POST" else None
     )

@@ -4,7 +4,8 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.text import CleanSearchMixin
 
-from .models import Membership, Organisation, User
+from . import email_preferences
+from .models import EmailOptOut, Membership, Organisation, User
 
 
 class MembershipInline(admin.StackedInline):
@@ -14,17 +15,45 @@ class MembershipInline(admin.StackedInline):
     autocomplete_fields = ["organisation"]
 
 
+class EmailOptOutInline(admin.TabularInline):
+    """The optional emails this person turned off, where and when; the outbox cancels
+    those emails when it sends them. They change them on their profile page."""
+
+    model = EmailOptOut
+    extra = 0
+    can_delete = False
+    fields = ["topic", "where", "created_at"]
+    readonly_fields = fields
+    verbose_name = "email turned off"
+    verbose_name_plural = "Emails turned off (by the person, on their profile or from an email)"
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="Turned off")
+    def where(self, opt_out: EmailOptOut) -> str:
+        if opt_out.source == email_preferences.FROM_LINK:
+            return "from an email, with its unsubscribe link"
+        return "on their profile page"
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        # Whoever may see the person sees which emails they stopped: an engineer asked
+        # why an email never came needs no permission of its own for that.
+        return request.user.has_perm("portal.view_user")
+
+
 @admin.register(User)
 class UserAdmin(CleanSearchMixin, BaseUserAdmin):
     ordering = ["email"]
-    list_display = ["email", "full_name", "organisation", "is_staff", "is_active"]
+    list_display = ["email", "full_name", "organisation", "zone", "is_staff", "is_active"]
     list_filter = ["is_staff", "is_active", "groups", "membership__organisation"]
     list_select_related = ["membership__organisation"]
     search_fields = ["email", "full_name"]
-    inlines = [MembershipInline]
+    inlines = [MembershipInline, EmailOptOutInline]
+    readonly_fields = ["zone"]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        (_("Personal info"), {"fields": ("full_name",)}),
+        (_("Personal info"), {"fields": ("full_name", "time_zone", "zone")}),
         (
             _("Permissions"),
             {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
@@ -40,6 +69,21 @@ class UserAdmin(CleanSearchMixin, BaseUserAdmin):
             },
         ),
     )
+
+    def get_inlines(self, request, obj):
+        # A new person has turned nothing off yet.
+        return self.inlines if obj is not None else [MembershipInline]
+
+    @admin.display(description="Times shown in")
+    def zone(self, user: User) -> str:
+        if user.pk is None:
+            return "—"
+        if user.time_zone:
+            return f"{user.time_zone} (their own)"
+        membership = getattr(user, "membership", None)
+        if membership is not None and membership.organisation.time_zone:
+            return f"{membership.organisation.time_zone} (the organisation's)"
+        return f"{user.shown_zone.key} (the portal's)"
 
     @admin.display(description="Organisation", ordering="membership__organisation__name")
     def organisation(self, user: User):

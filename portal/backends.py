@@ -28,14 +28,15 @@ def axes_username(request: HttpRequest, credentials: dict | None) -> str | None:
 class PortalBackend(ModelBackend):
     """Django's ModelBackend, loading the user's organisation membership with the user.
 
-    Every customer page asks what the membership allows (whose cases are visible); joined
-    here, that is not a query of its own on every request.
+    Every customer page asks what the membership allows (whose cases are visible), and
+    every page shows times in the person's zone, their organisation's unless they chose
+    one (`User.shown_zone`); joined here, neither is a query of its own on every request.
     """
 
     def get_user(self, user_id):
         User = get_user_model()  # noqa: N806 - a model class
         try:
-            user = User._default_manager.select_related("membership").get(pk=user_id)
+            user = User._default_manager.select_related("membership__organisation").get(pk=user_id)
         except User.DoesNotExist:
             return None
         return user if self.user_can_authenticate(user) else None

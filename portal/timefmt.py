@@ -1,6 +1,8 @@
 """How every time is shown: portal pages, emails and the admin.
 
-One place, so that per-user time zones (with preferences, later) change only `zone()`.
+One place. Times are shown in each person's own zone (`User.shown_zone`): `zone()` is
+Django's current time zone, which `portal.time_zones.UserTimeZoneMiddleware` sets for a
+signed-in request and `cases.outbox.emails.build_email` for an email's recipient.
 Shown times carry their zone ("28 Nov 2026, 14:05 UTC"), always on the 24-hour clock;
 machine-readable ones (`<time datetime>`) keep milliseconds at most, as HTML allows.
 """
@@ -19,13 +21,16 @@ LONG_DATETIME_FORMAT = "j F Y, H:i T"
 # The portal speaks English only: month abbreviations as DATETIME_FORMAT's "M" gives them.
 MONTH_ABBREVIATIONS = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun")
 MONTH_ABBREVIATIONS += ("Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+MONTH_NAMES = ("", "January", "February", "March", "April", "May", "June", "July")
+MONTH_NAMES += ("August", "September", "October", "November", "December")
 # A time close to now (a reply promised for Tuesday) reads by its weekday: "D j M, H:i T".
 NEAR_DATETIME_FORMAT = "D j M, H:i T"
 WEEKDAY_ABBREVIATIONS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 def zone() -> dt.tzinfo:
-    """The zone times are shown in: the portal's (settings.TIME_ZONE) for everyone."""
+    """The zone times are shown in: the reader's (the signed-in person's, an email's
+    recipient's), else the portal's (settings.TIME_ZONE)."""
     return timezone.get_current_timezone()
 
 
@@ -62,9 +67,14 @@ def display_near(moment: dt.datetime | None, shown_in: dt.tzinfo | None = None) 
     return f"{day}, {shown:%H:%M} {shown.tzname()}"
 
 
-def display_long(moment: dt.datetime | None) -> str:
-    """`28 November 2026, 14:05 UTC`."""
-    return dateformat.format(local(moment), LONG_DATETIME_FORMAT) if moment else ""
+def display_long(moment: dt.datetime | None, shown_in: dt.tzinfo | None = None) -> str:
+    """`28 November 2026, 14:05 UTC`: LONG_DATETIME_FORMAT, spelled out like `display`
+    so that the hour a clock change repeats still names its zone (Django's `T` leaves
+    it out there)."""
+    if not moment:
+        return ""
+    shown = local(moment, shown_in)
+    return f"{shown.day} {MONTH_NAMES[shown.month]} {shown.year}, {shown:%H:%M} {shown.tzname()}"
 
 
 def display_date(moment: dt.datetime | None) -> str:

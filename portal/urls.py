@@ -7,7 +7,7 @@ from django.views.generic import RedirectView
 from cases.inbound import webhooks
 from cases.views import help_case_priorities, help_case_statuses, help_plan_comparison
 from portal.password_reset import ThrottledPasswordResetView
-from portal.views import ping
+from portal.views import ping, profile, unsubscribe
 
 # The help centre's articles, in the order their Previous/Next links follow.
 help_patterns = (
@@ -29,6 +29,9 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/ping/", ping, name="ping"),
+    path("accounts/profile/", profile, name="profile"),
+    # The one-click link in optional emails: works without signing in (portal.email_preferences).
+    path("accounts/unsubscribe/<str:token>/", unsubscribe, name="unsubscribe"),
     path(
         "accounts/password_reset/",
         ThrottledPasswordResetView.as_view(),

@@ -40,6 +40,8 @@ from cases.models import (
 )
 from cases.outbox import triggers
 from cases.outbox.emails import SERVICE_LEVEL_KINDS
+from portal import email_preferences
+from portal.models import EmailTopic, User
 from portal.request_guards import request_too_large, upload_request_max_bytes
 from tests.factories import CaseFactory, EngineerFactory, customer
 
@@ -183,6 +185,13 @@ def _customer_pages(catalogue: Catalogue, client: Client, cases: dict[str, Case]
     assert response.status_code == 400
     catalogue.add("approval answer, refused", "page", response.content)
 
+    catalogue.add("profile", "page", _get(client, "/accounts/profile/"))
+    response = client.post(
+        "/accounts/profile/", {"full_name": "Casey", "time_zone": "Mars/Olympus_Mons"}
+    )
+    assert response.status_code == 200
+    catalogue.add("profile, refused", "page", response.content)
+
     catalogue.add("help: case statuses", "page", _get(client, "/help/case-statuses/"))
     catalogue.add("help: case priorities", "page", _get(client, "/help/case-priorities/"))
     catalogue.add("help: plan comparison", "page", _get(client, "/help/plan-comparison/"))
@@ -273,6 +282,18 @@ def _admin_pages(catalogue: Catalogue, engineer, cases: dict[str, Case]) -> None
         reason=InboundReason.REPLY,
         case=cases["pending_customer"],
     )
+    catalogue.add("profile of an engineer", "page", _get(client, "/accounts/profile/"))
+    requester = cases["new"].requester
+    email_preferences.turn_off(requester, EmailTopic.REMINDERS, source="link")
+    # As a support engineer sees it (read-only): Django's own editable password
+    # widget is not ours to check.
+    support = Client()
+    support.force_login(EngineerFactory(email="support@walk.example"))
+    catalogue.add(
+        "admin user with emails turned off",
+        "admin",
+        _get(support, f"/admin/portal/user/{requester.pk}/change/"),
+    )
     catalogue.add("admin inbound emails", "admin", _get(client, "/admin/cases/inboundemail/"))
     catalogue.add(
         "admin inbound email",
@@ -345,8 +366,26 @@ def _emails(catalogue: Catalogue, cases: dict[str, Case]) -> None:
             )
             _add_email(catalogue, f"email {kind} ({name})", outbox.build_email(notification))
 
+    case = cases["open"]
+    colleague = User.objects.get(email="colleague@walk.example")
+    message = case.messages.filter(is_internal=False).order_by("-created_at", "-id").first()
+    notification = Notification.objects.create(
+        case=case,
+        message=message,
+        kind=NotificationKind.ENGINEER_REPLY,
+        recipient=colleague,
+        to_email=colleague.email,
+        subject=triggers._subject(case, NotificationKind.ENGINEER_REPLY),
+        dedupe_key="walk:shared-reply",
+    )
+    _add_email(
+        catalogue,
+        f"email {NotificationKind.ENGINEER_REPLY} (to a colleague it is shared with)",
+        outbox.build_email(notification),
+    )
+
     _service_level_emails(catalogue, cases["open"])
-    outbox.queue_daily_digests(day=timezone.localdate())
+    outbox.queue_daily_digests(now=timezone.now())
     for notification in Notification.objects.filter(kind=NotificationKind.DAILY_DIGEST):
         _add_email(catalogue, f"email {notification.kind}", outbox.build_email(notification))
 
@@ -398,6 +437,21 @@ def _email_link_pages(catalogue: Catalogue, case: Case) -> None:
     catalogue.add("email link: used", "page", _get(client, url, status=410))
 
 
+def _unsubscribe_pages(catalogue: Catalogue, user) -> None:
+    """The one-click link of an optional email, in each state, signed in or not."""
+    client = Client()
+    url = email_preferences.unsubscribe_url(user, EmailTopic.SHARED_CASE_UPDATES)
+    path = url.removeprefix(settings.SITE_URL)
+    catalogue.add("unsubscribe", "page", _get(client, path))
+    response = client.post(path, {"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+    catalogue.add("unsubscribe, done", "page", response.content)
+    catalogue.add("unsubscribe, already", "page", _get(client, path))
+    catalogue.add(
+        "unsubscribe, forged", "page", _get(client, "/accounts/unsubscribe/forged/", status=400)
+    )
+
+
 def _satisfaction_report(catalogue: Catalogue, engineer) -> None:
     client = Client()
     client.force_login(engineer)
@@ -406,6 +460,19 @@ def _satisfaction_report(catalogue: Catalogue, engineer) -> None:
     )
     catalogue.add(
         "admin service levels report", "admin", _get(client, "/admin/cases/case/service-levels/")
+    )
+    # A reminder its recipient turned off (see _admin_pages): cancelled, saying why.
+    reminder = Notification.objects.filter(
+        kind=NotificationKind.REMINDER, case__status=Status.PENDING_CUSTOMER
+    ).first()
+    outbox.deliver(reminder.pk)
+    reminder.refresh_from_db()
+    assert "turned off reminders" in reminder.last_error, reminder.last_error
+    catalogue.add("admin outbox", "admin", _get(client, "/admin/cases/notification/"))
+    catalogue.add(
+        "admin case with an email not sent",
+        "admin",
+        _get(client, f"/admin/cases/case/{reminder.case_id}/change/"),
     )
 
 
@@ -441,6 +508,7 @@ def render_everything() -> Catalogue:
         _admin_pages(catalogue, engineer, cases)
         _emails(catalogue, cases)
         _email_link_pages(catalogue, cases["resolved"])
+        _unsubscribe_pages(catalogue, requester)
         _satisfaction_report(catalogue, engineer)
     finally:
         template_rendered.disconnect(dispatch_uid="tests.rendered")

@@ -74,6 +74,16 @@ def test_seeding_twice_creates_nothing_twice():
     assert first["Case"] >= len(Status.values)
 
 
+def test_the_two_colleagues_read_times_in_their_own_zones():
+    output = seed()
+
+    users = get_user_model().objects
+    assert users.get(email="customer@example.com").shown_zone.key == "Europe/Paris"
+    assert users.get(email="colleague@example.com").shown_zone.key == "America/New_York"
+    assert "customer of Acme Cloud; times in Europe/Paris" in output
+    assert "customer of Acme Cloud; times in America/New_York" in output
+
+
 def test_prints_the_demo_logins():
     output = seed()
     for email in DEMO_LOGINS:

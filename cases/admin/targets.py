@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib import admin
@@ -72,8 +71,8 @@ def next_target_cell(case: Case, now: datetime) -> str:
 
 
 def end_of_today(now: datetime) -> datetime:
-    """Midnight at the end of `now`'s day on the portal's clock (settings.TIME_ZONE)."""
-    zone = ZoneInfo(settings.TIME_ZONE)
+    """Midnight at the end of `now`'s day where the engineer reads it (timefmt.zone())."""
+    zone = timefmt.zone()
     tomorrow = timezone.localtime(now, zone).date() + timedelta(days=1)
     return datetime.combine(tomorrow, datetime.min.time(), tzinfo=zone)
 

@@ -25,6 +25,7 @@ from cases.models import (
     NotificationState,
 )
 from cases.outbox.emails import build_email
+from cases.outbox.preferences import not_sent_reasons
 from cases.outbox.triggers import enqueue, is_obsolete, obsolete_reason
 
 logger = logging.getLogger(__name__)
@@ -140,26 +141,36 @@ def _claim_many(notification_ids: Sequence[int]) -> list[Notification]:
     """Mark the rows that are to be sent now as "sending", under their row locks.
 
     Skipped: rows locked or being sent by another worker, and rows already sent or
-    failed. A reminder whose clock stopped (the customer replied, even a moment ago or
-    during a broker outage) is cancelled here, at the last moment, and so is a
-    service-level warning whose target was met, paused or stopped. A row left in
-    "sending" by a worker that died mid-send is claimed again and flagged as a possible
-    duplicate: the provider may have it already.
+    failed. Cancelled here, at the last moment, with `last_error` saying why: a reminder
+    whose clock stopped (the customer replied, even a moment ago or during a broker
+    outage), a service-level warning whose target was met, paused or stopped, a
+    customer's email to someone who is no longer a customer of the case, and an
+    optional email whose recipient turned it off (`preferences.not_sent_reasons`). A
+    row left in "sending" by a worker that died mid-send is claimed again and flagged
+    as a possible duplicate: the provider may have it already.
     """
     now = timezone.now()
+    due: list[Notification] = []
     claimed: list[Notification] = []
     stale: list[int] = []
-    obsolete: dict[str, list[int]] = {}
+    cancelled: list[Notification] = []
     with transaction.atomic():
         rows = (
             Notification.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("case", "recipient", "message", "event", "response_target")
+            # The recipient's membership: whether they may still read the case, and the
+            # zone the email's times are shown in.
+            .select_related(
+                "case",
+                "recipient__membership__organisation",
+                "message",
+                "event",
+                "response_target",
+            )
             .filter(pk__in=notification_ids)
             .order_by("pk")
         )
         for notification in rows:
-            was_sending = notification.state == NotificationState.SENDING
-            if was_sending:
+            if notification.state == NotificationState.SENDING:
                 if (
                     notification.last_attempt_at
                     and now - notification.last_attempt_at < stale_sending_after()
@@ -167,10 +178,21 @@ def _claim_many(notification_ids: Sequence[int]) -> list[Notification]:
                     continue  # another worker is sending it right now
             elif notification.state != NotificationState.QUEUED:
                 continue
-            if is_obsolete(notification):
-                obsolete.setdefault(obsolete_reason(notification), []).append(notification.pk)
+            due.append(notification)
+        refused = not_sent_reasons(due)
+        for notification in due:
+            reason = (
+                obsolete_reason(notification)
+                if is_obsolete(notification)
+                else refused.get(notification.pk)
+            )
+            if reason:
+                notification.state = NotificationState.CANCELLED
+                notification.state_changed_at = now
+                notification.last_error = reason
+                cancelled.append(notification)
                 continue
-            if was_sending:
+            if notification.state == NotificationState.SENDING:
                 notification.possible_duplicate = True
                 stale.append(notification.pk)
             notification.state = NotificationState.SENDING
@@ -186,9 +208,10 @@ def _claim_many(notification_ids: Sequence[int]) -> list[Notification]:
             )
         if stale:
             Notification.objects.filter(pk__in=stale).update(possible_duplicate=True)
-        for reason, ids in obsolete.items():
-            Notification.objects.filter(pk__in=ids).update(
-                state=NotificationState.CANCELLED, state_changed_at=now, last_error=reason
+        if cancelled:
+            # One statement for the batch, each row with its own reason.
+            Notification.objects.bulk_update(
+                cancelled, ["state", "state_changed_at", "last_error"]
             )
     return claimed
 

@@ -21,6 +21,7 @@ from cases.models import (
     Priority,
     Status,
 )
+from cases.outbox import preferences
 from cases.outbox.addresses import message_id_for, reply_address
 from cases.outbox.triggers import DIGEST_MAX_ROWS, ENGINEER_KINDS
 from cases.policy import pending_customer_timeout, resolved_timeout
@@ -55,12 +56,23 @@ def digest_context(notification: Notification) -> dict:
 
 
 def build_email(notification: Notification) -> EmailMultiAlternatives:
+    """The email as its recipient reads it: every time in their own zone
+    (`User.shown_zone`); in the portal's for an address that is nobody's login."""
+    recipient = notification.recipient
+    with timezone.override(recipient.shown_zone if recipient is not None else None):
+        return _build_email(notification)
+
+
+def _build_email(notification: Notification) -> EmailMultiAlternatives:
     case = notification.case
     context = email_context(notification)
     template = f"cases/email/{notification.kind}"
     headers = {"Message-ID": message_id_for(notification), "Auto-Submitted": "auto-generated"}
     if case is not None:
         headers["X-Case-Reference"] = case.reference
+    if context.get("unsubscribe_url"):
+        # Optional emails only: essential ones cannot be turned off.
+        headers.update(preferences.unsubscribe_headers(context["unsubscribe_url"]))
     email = EmailMultiAlternatives(
         subject=notification.subject,
         body=render_to_string(f"{template}.txt", context),
@@ -97,6 +109,8 @@ def email_context(notification: Notification) -> dict:
         "resolved_days": settings.CASE_RESOLVED_AUTO_CLOSE_DAYS,
         "reply_address": reply_address(case, recipient) if case and recipient else "",
         "reply_to_closed": settings.CASE_EMAIL_REPLY_TO_CLOSED,
+        # The footer of an optional email: why it is sent, how to stop it.
+        **preferences.optional_email_context(notification),
     }
     if notification.kind == NotificationKind.DAILY_DIGEST:
         context.update(digest_context(notification))

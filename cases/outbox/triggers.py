@@ -15,6 +15,7 @@ from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count
+from django.utils import timezone
 
 from cases.models import (
     OPEN_STATUSES,
@@ -269,9 +270,10 @@ def _digest_key(day, engineer) -> str:
     return f"digest:{day.isoformat()}:{engineer.pk}"
 
 
-def queue_daily_digests(*, day) -> int:
+def queue_daily_digests(*, now) -> int:
     """One digest per engineer with open cases assigned to them, or while any case waits
-    unassigned; nothing when there is nothing. Unique per engineer and day."""
+    unassigned; nothing when there is nothing. Unique per engineer and day: the day
+    `now` is where that engineer is (`User.shown_zone`), which their subject names."""
     unassigned = Case.objects.filter(status=Status.NEW, assignee__isnull=True).count()
     assigned = dict(
         Case.objects.filter(status__in=OPEN_STATUSES, assignee__isnull=False)
@@ -280,10 +282,11 @@ def queue_daily_digests(*, day) -> int:
         .values_list("assignee_id", "n")
     )
     queued = 0
-    for engineer in engineers():
+    for engineer in engineers().select_related("membership__organisation"):
         mine = assigned.get(engineer.pk, 0)
         if not (mine or unassigned):
             continue
+        day = timezone.localtime(now, engineer.shown_zone).date()
         subject = DIGEST_SUBJECT.format(
             day=f"{day.day} {day:%B %Y}", assigned=mine, unassigned=unassigned
         )

@@ -237,7 +237,7 @@ def send_daily_digests() -> int:
     """Queue today's digest for each engineer who has open cases or while any case waits
     unassigned (P3 and P4 cases are announced here, not one by one). Reruns on the same
     day queue nothing twice."""
-    return outbox.queue_daily_digests(day=timezone.localdate())
+    return outbox.queue_daily_digests(now=timezone.now())
 
 
 # --- Service levels -------------------------------------------------------------------

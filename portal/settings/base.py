@@ -68,6 +68,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Times in the signed-in person's own zone, pages and admin alike.
+    "portal.time_zones.UserTimeZoneMiddleware",
     "portal.request_guards.PrivatePagesMiddleware",
     "portal.request_guards.UploadSizeLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

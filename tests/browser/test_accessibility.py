@@ -1,13 +1,17 @@
-"""Every customer page: no serious or critical axe-core violations, no CSP violations,
-and nothing wider than a 375px phone screen."""
+"""Every customer page, the profile and the unsubscribe link's page: no serious or
+critical axe-core violations, no CSP violations, and nothing wider than a 375px phone
+screen."""
 
 from importlib import import_module
 
 from axe_playwright_python.sync_playwright import Axe
 from django.apps import apps
+from django.conf import settings
 
 from cases import services
 from cases.models import InfoRequestKind
+from portal import email_preferences
+from portal.models import EmailTopic
 from tests.browser.conftest import sign_in
 from tests.factories import PASSWORD, CaseFactory, customer
 
@@ -59,6 +63,9 @@ def test_customer_pages_are_accessible_and_fit_a_phone(page, live_url):
     services.case_reply(case=pending, author=pending.assignee, body="Also, here is a note.")
     closed = CaseFactory(requester=me, closed=True)
     CaseFactory(requester=me, resolved=True)
+    unsubscribe_path = email_preferences.unsubscribe_url(me, EmailTopic.REMINDERS).removeprefix(
+        settings.SITE_URL
+    )
     csp_errors = []
     page.on(
         "console",
@@ -84,6 +91,8 @@ def test_customer_pages_are_accessible_and_fit_a_phone(page, live_url):
         "help: case priorities": "/help/case-priorities/",
         "help: plan comparison": "/help/plan-comparison/",
         "not found": "/cases/CS-999999/",
+        "profile": "/accounts/profile/",
+        "unsubscribe": unsubscribe_path,
     }
     for name, path in pages.items():
         page.goto(f"{live_url}{path}")
@@ -97,6 +106,13 @@ def test_customer_pages_are_accessible_and_fit_a_phone(page, live_url):
     page.goto(f"{live_url}/cases/new/")
     page.get_by_role("button", name="Open case").click()
     problems += page_problems(page, "open a case with errors")
+    page.goto(f"{live_url}/accounts/profile/")
+    page.get_by_label("Time zone").select_option("Europe/Paris")
+    page.get_by_role("button", name="Save").click()
+    problems += page_problems(page, "profile saved")
+    page.goto(f"{live_url}{unsubscribe_path}")
+    page.get_by_role("button", name="Unsubscribe").click()
+    problems += page_problems(page, "unsubscribed")
 
     assert problems == []
     assert csp_errors == []

@@ -143,16 +143,24 @@ def test_a_target_counted_over_a_weekend_shows_the_day_it_falls_on(client, reque
     )
 
 
-def test_times_show_in_the_portals_zone_whatever_the_organisations(client, at, settings):
+def test_times_show_in_the_readers_zone_the_organisations_by_default(client, at, settings):
     organisation = OrganisationFactory(
         plan=Plan.objects.get(name="Business"), time_zone="America/New_York"
     )
     at(paris(2026, 12, 8, 16))  # 10:00 in New York
-    case = open_case(customer(organisation))
+    member = customer(organisation)
+    case = open_case(member)
 
     promise = promise_of(case_page(client, case))
 
     # Four New York business hours: 14:00 there, 20:00 in Paris.
+    assert "We aim to reply by Tue 8 Dec, 14:00 EST" in text_of(promise)
+    assert 'data-response-due="2026-12-08T14:00:00.000-05:00"' in promise
+
+    # A member who chose Paris reads the same moment there.
+    member.time_zone = "Europe/Paris"
+    member.save()
+    promise = promise_of(case_page(client, case))
     assert "We aim to reply by Tue 8 Dec, 20:00 CET" in text_of(promise)
     assert 'data-response-due="2026-12-08T20:00:00.000+01:00"' in promise
 

@@ -3,7 +3,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from cases import services
 from cases.models import Attachment, Case, CaseEvent, Message, Notification
-from portal.models import User
+from portal.models import EmailOptOut, User
 from tests import journeys
 from tests.factories import customer
 
@@ -55,5 +55,8 @@ def snapshot() -> dict:
         "events": CaseEvent.objects.count(),
         "notifications": Notification.objects.count(),
         "attachments": Attachment.objects.count(),
-        "users": sorted(User.objects.values_list("pk", "password", "is_active", "email")),
+        "users": sorted(
+            User.objects.values_list("pk", "password", "is_active", "email", "time_zone")
+        ),
+        "email_opt_outs": sorted(EmailOptOut.objects.values_list("user_id", "topic")),
     }

@@ -13,8 +13,14 @@ from dataclasses import dataclass
 from django.urls import URLPattern, URLResolver, get_resolver
 
 PORTAL_NAMESPACES = {"cases", "help"}
+# The portal's own pages outside those namespaces: the profile and the one-click
+# unsubscribe link of optional emails.
+PORTAL_ROUTE_NAMES = {"profile", "unsubscribe"}
 # Provider webhooks authenticate with their own shared secret, not a CSRF token.
 CSRF_EXEMPT_NAMESPACES = {"anymail"}
+# A signed link whose token is the credential: a mail client's one-click unsubscribe
+# (RFC 8058) POSTs with no session and no CSRF token. A forged token changes nothing.
+CSRF_EXEMPT_ROUTES = {"unsubscribe"}
 
 # Paths a regex pattern serves, spelled out; an unlisted regex webhook fails the sweep.
 WEBHOOK_REGEX_PATHS = {
@@ -59,7 +65,12 @@ def all_routes() -> list[Route]:
 
 
 def portal_routes() -> list[Route]:
-    return [route for route in all_routes() if route.namespace in PORTAL_NAMESPACES]
+    return [
+        route
+        for route in all_routes()
+        if route.namespace in PORTAL_NAMESPACES
+        or (route.namespace is None and route.name in PORTAL_ROUTE_NAMES)
+    ]
 
 
 def concrete_path(route: Route, values: dict[str, object]) -> str | None:

@@ -23,6 +23,12 @@ ACCOUNTS = [
     ("other@example.com", "Olivia Other", "Globex Systems", False, False),
     ("engineer@example.com", "Erin Engineer", None, False, True),
 ]
+# Each reads times in their own zone: two colleagues an ocean apart. The others keep
+# their organisation's zone (Acme Cloud: Paris) or the portal's.
+TIME_ZONES = {
+    "customer@example.com": "Europe/Paris",
+    "colleague@example.com": "America/New_York",
+}
 
 
 def _engineers_group() -> Group:
@@ -119,7 +125,8 @@ class Command(BaseCommand):
         self.stdout.write("\nDemo logins (password: portal-demo):")
         for email, name, organisation, _, is_engineer in ACCOUNTS:
             role = "engineer, /admin/" if is_engineer else f"customer of {organisation}"
-            self.stdout.write(f"  {email:<24} {name} ({role})")
+            zone = users[email].shown_zone.key
+            self.stdout.write(f"  {email:<24} {name} ({role}; times in {zone})")
 
     def _account(self, email, full_name, organisation_name, sees_organisation, is_engineer):
         User = get_user_model()
@@ -128,6 +135,7 @@ class Command(BaseCommand):
         )
         if created:
             user.set_password(PASSWORD)
+            user.time_zone = TIME_ZONES.get(email, "")
             user.save()
         if is_engineer:
             user.groups.add(_engineers_group())
