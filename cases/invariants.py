@@ -163,7 +163,9 @@ def _notifying_transitions_notified() -> list[Violation]:
 
     To the requester: request_info, resolve, auto_close, reopen and an engineer's close.
     To the assigned engineer: confirm, the customer's close and auto_close. Only for
-    people who are active now: an inactive person is never emailed.
+    people who are active now (an inactive person is never emailed), and a requester
+    only while still a customer of the case (a requester who left the organisation is
+    not).
     """
     notified = set(
         Notification.objects.filter(event__isnull=False).values_list(
@@ -173,7 +175,7 @@ def _notifying_transitions_notified() -> list[Violation]:
     violations = []
     events = CaseEvent.objects.filter(
         transition__in={*NOTIFYING_TRANSITIONS, "close", "confirm"}
-    ).select_related("case", "case__requester", "case__assignee")
+    ).select_related("case", "case__requester__membership", "case__assignee")
     latest_change = _latest_status_change_by_case()
     for event in events.order_by("pk"):
         case = event.case
@@ -182,7 +184,7 @@ def _notifying_transitions_notified() -> list[Violation]:
         )
         if (
             kind
-            and case.requester.is_active
+            and case.is_customer(case.requester)
             and (event.pk, kind, case.requester_id) not in notified
         ):
             violations.append(

@@ -33,7 +33,7 @@ from cases.services.common import (
     apply_transition,
     lock_case,
     notify_assignee,
-    notify_requester,
+    notify_customers,
     record_event,
     require_customer,
 )
@@ -100,7 +100,8 @@ def case_open(
         to_status=Status.NEW,
         created_at=now,
     )
-    notify_requester(case, NotificationKind.CASE_OPENED, event=event)
+    # The acknowledgement is the requester's alone.
+    outbox.queue(case, NotificationKind.CASE_OPENED, recipient=requester, event=event)
     if case.priority in URGENT_PRIORITIES:
         outbox.queue_new_case_alert(case, event=event)
     return case
@@ -139,7 +140,7 @@ def case_reply(
         )
         case.last_activity_at = now
         case.save(update_fields=["last_activity_at", "updated_at"])
-        notify_requester(case, NotificationKind.ENGINEER_REPLY, message=message)
+        notify_customers(case, NotificationKind.ENGINEER_REPLY, message=message)
         return message
 
     require_customer(case, author)
@@ -285,7 +286,8 @@ def case_answer_approval(*, case: Case, customer, approved: bool, comment: str =
 
 
 def _notify_reopened(case: Case, event: CaseEvent, *, message: Message | None = None) -> None:
-    notify_requester(case, NotificationKind.REOPENED, event=event)
+    # Everyone who follows the case, whoever reopened it: the email says who has it now.
+    notify_customers(case, NotificationKind.REOPENED, event=event)
     if event.actor_kind == Actor.CUSTOMER:
         # The engineer sees why the customer reopened it.
         notify_assignee(case, NotificationKind.CUSTOMER_REOPENED, event=event, message=message)
@@ -293,13 +295,16 @@ def _notify_reopened(case: Case, event: CaseEvent, *, message: Message | None = 
 
 @transaction.atomic
 def case_mark_resolved(*, case: Case, customer) -> Case:
-    """The customer marks their own case resolved: the 7-day clock starts, no email to them."""
+    """A customer marks the case resolved: the 7-day clock starts. The engineer is told,
+    and the other customers get the resolved email (confirm, or reopen); no email to the
+    one who did it."""
     case = lock_case(case)
     require_customer(case, customer)
     event = apply_transition(
         case, "mark_resolved", actor=customer, reason="Marked resolved by the customer"
     )
     notify_assignee(case, NotificationKind.CUSTOMER_RESOLVED, event=event)
+    notify_customers(case, NotificationKind.RESOLVED, event=event, skip=customer)
     return case
 
 
@@ -309,7 +314,8 @@ def case_confirm_resolution(*, case: Case, customer, rating: str = "", comment: 
 
     `rating` ("good" or "bad", optional) answers "Did this solve your problem?", with an
     optional comment; both are stored on the case. Writes the history entry saying the
-    customer confirmed and queues the email telling the assigned engineer.
+    customer confirmed and queues the emails telling the assigned engineer and the
+    other customers of the case.
     """
     if rating and rating not in Rating.values:
         raise CaseActionError("Choose whether this solved your problem, or leave it blank.")
@@ -331,6 +337,7 @@ def case_confirm_resolution(*, case: Case, customer, rating: str = "", comment: 
     case.last_customer_activity_at = event.created_at
     case.save(update_fields=["last_customer_activity_at", "updated_at"])
     notify_assignee(case, NotificationKind.CUSTOMER_CONFIRMED, event=event)
+    notify_customers(case, NotificationKind.CLOSED, event=event, skip=customer)
     return case
 
 
@@ -338,8 +345,8 @@ def case_confirm_resolution(*, case: Case, customer, rating: str = "", comment: 
 def case_close(*, case: Case, actor, reason: str = "") -> Case:
     """Close a case now, by its customer or an engineer. Closed cases stay in history.
 
-    The other side is told: the assigned engineer when the customer closed it, the
-    requester when an engineer did.
+    Everyone else is told: the assigned engineer when a customer closed it, and the
+    customers (requester and participants) but the one who closed it.
     """
     case = lock_case(case)
     if not is_engineer(case, actor):
@@ -349,8 +356,7 @@ def case_close(*, case: Case, actor, reason: str = "") -> Case:
     event = apply_transition(case, "close", actor=actor, reason=reason.strip() or default_reason)
     if by_customer:
         notify_assignee(case, NotificationKind.CUSTOMER_CLOSED, event=event)
-    else:
-        notify_requester(case, NotificationKind.CLOSED, event=event)
+    notify_customers(case, NotificationKind.CLOSED, event=event, skip=actor)
     return case
 
 
