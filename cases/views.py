@@ -47,18 +47,21 @@ def case_list(request: HttpRequest) -> HttpResponse:
     if status not in (*Status.values, selectors.ALL):
         status = ""  # the default: the active cases
     query = clean_line(request.GET.get("q", ""))[:100]
-    membership = getattr(request.user, "membership", None)
-    can_view_organisation = bool(membership and membership.is_organisation_admin)
-    organisation = can_view_organisation and request.GET.get("scope") == "organisation"
-    context = _case_list_context(
-        request,
-        status=status,
-        query=query,
-        organisation=organisation,
-        can_view_organisation=can_view_organisation,
-    )
-    title = _case_list_title(status=status, query=query, organisation=organisation)
+    scopes = selectors.customer_scopes(request.user)
+    scope = request.GET.get("scope", "")
+    if scope not in scopes:
+        scope = selectors.MINE  # the default, and a scope this user may not choose
+    context = _case_list_context(request, status=status, query=query, scope=scope, scopes=scopes)
+    title = _case_list_title(status=status, query=query, scope=scope)
     return render(request, "cases/case_list.html", {**context, "title": title})
+
+
+# The scopes of My Cases, as the switch above the list names them.
+SCOPE_LABELS = {
+    selectors.MINE: "Cases I opened",
+    selectors.SHARED: "Shared with me",
+    selectors.ORGANISATION: "My organisation's cases",
+}
 
 
 def _filter_label(status: str) -> str:
@@ -67,28 +70,23 @@ def _filter_label(status: str) -> str:
     return Status(status).label if status else "Active cases"
 
 
-def _case_list_title(*, status: str, query: str, organisation: bool) -> str:
+def _case_list_title(*, status: str, query: str, scope: str) -> str:
     """The page title names what the list shows: a screen reader announces it first."""
     parts = [_filter_label(status)]
     if query.strip():
         parts.insert(0, f"Search “{query.strip()}”")
-    parts.append("My organisation's cases" if organisation else "My Cases")
+    parts.append("My Cases" if scope == selectors.MINE else SCOPE_LABELS[scope])
     return " · ".join(parts)
 
 
 def _case_list_context(
-    request: HttpRequest, *, status: str, query: str, organisation: bool, can_view_organisation
+    request: HttpRequest, *, status: str, query: str, scope: str, scopes: tuple[str, ...]
 ) -> dict:
     cases = selectors.case_rows_for_customer(
-        user=request.user,
-        status=status or selectors.ACTIVE,
-        query=query,
-        organisation=organisation,
+        user=request.user, status=status or selectors.ACTIVE, query=query, scope=scope
     )
     # One query for every tab's count, following the search like the list does.
-    counts = selectors.case_status_counts_for_customer(
-        user=request.user, organisation=organisation, query=query
-    )
+    counts = selectors.case_status_counts_for_customer(user=request.user, scope=scope, query=query)
     active = sum(counts[value] for value in selectors.ACTIVE_STATUSES)
     total = sum(counts.values())
     paginator = Paginator(cases, settings.CASES_PER_PAGE)
@@ -98,7 +96,7 @@ def _case_list_context(
     # Pagination links keep the filters; `page` is appended by the include.
     filters = QueryDict(mutable=True)
     for key, value in (
-        ("scope", "organisation" if organisation else ""),
+        ("scope", "" if scope == selectors.MINE else scope),
         ("status", status),
         ("q", query),
     ):
@@ -107,12 +105,19 @@ def _case_list_context(
     return {
         "page": page,
         "page_query": f"{filters.urlencode()}&" if filters else "",
-        "rows": case_rows(page.object_list, user=request.user, organisation=organisation),
+        # Cases someone else opened name who did.
+        "rows": case_rows(
+            page.object_list, user=request.user, show_opener=scope != selectors.MINE
+        ),
         "next_url": request.get_full_path(),
         "status": status,
         "query": query,
-        "organisation": organisation,
-        "can_view_organisation": can_view_organisation,
+        # The scope as the list's links carry it ("" for the default).
+        "scope": "" if scope == selectors.MINE else scope,
+        "scopes": [
+            {"value": "" if value == selectors.MINE else value, "label": SCOPE_LABELS[value]}
+            for value in scopes
+        ],
         "counts": counts,
         "active": active,
         "total": total,
