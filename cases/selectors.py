@@ -28,6 +28,7 @@ from .models import (
     Attachment,
     Case,
     CaseEvent,
+    CaseParticipant,
     Message,
     Plan,
     PlanTarget,
@@ -169,6 +170,30 @@ def case_get_for_customer(*, user, reference: str) -> Case | None:
         .annotate(response_plan_name=F("running_target__plan__name"))
         .order_by()
         .first()
+    )
+
+
+def case_participants(*, case: Case) -> list[CaseParticipant]:
+    """The colleagues following the case beside its requester, first added first."""
+    return list(case.participants.select_related("user").order_by("added_at", "id"))
+
+
+# The suggestions offered when adding a colleague: enough for a team, bounded for a
+# big organisation (any address can still be typed).
+SHARE_SUGGESTIONS_MAX = 200
+
+
+def colleagues_to_share_with(*, case: Case, participants: list[CaseParticipant]) -> list[str]:
+    """Addresses of the active colleagues of the case's organisation who do not follow
+    it yet (not the requester, not its participants), for the "Add a colleague" field."""
+    from portal.models import User
+
+    following = {case.requester_id, *(participant.user_id for participant in participants)}
+    return list(
+        User.objects.filter(is_active=True, membership__organisation_id=case.organisation_id)
+        .exclude(pk__in=following)
+        .order_by("email")
+        .values_list("email", flat=True)[:SHARE_SUGGESTIONS_MAX]
     )
 
 

@@ -16,9 +16,18 @@ from cases.policy import closed_for_no_reply_text, pending_customer_timeout, res
 
 from . import email_actions, exceptions, selectors, services
 from .attachments import attachment_file_response
-from .forms import ApprovalForm, CaseOpenForm, CloseForm, ConfirmForm, ReopenForm, ReplyForm
+from .forms import (
+    ApprovalForm,
+    CaseOpenForm,
+    CloseForm,
+    ConfirmForm,
+    ReopenForm,
+    ReplyForm,
+    ShareForm,
+)
 from .models import STATUS_INFO, Case, Status
 from .presenters import case_rows, response_promise, service_level_rows
+from .services.participants import colleague_addresses, person_name
 from .status_diagram import status_flow
 from .text import clean_line
 
@@ -144,17 +153,24 @@ def case_open(request: HttpRequest) -> HttpResponse:
                 description=form.cleaned_data["description"],
                 priority=form.cleaned_data["priority"],
                 attachments=form.cleaned_data["attachments"],
+                colleagues=colleague_addresses(form.cleaned_data["colleagues"]),
             )
+        except exceptions.ParticipantsRefused as error:
+            for problem in error.problems:
+                form.add_error("colleagues", problem)
         except exceptions.CaseActionError as error:
             form.add_error(None, str(error))
         else:
             messages.success(request, f"Case {case.reference} opened. We will be in touch soon.")
             return redirect(case)
-    return render(request, "cases/case_open.html", {"form": form})
+    # A refused form answers 400, as every refused form of the portal does.
+    status = 400 if form.errors else 200
+    return render(request, "cases/case_open.html", {"form": form}, status=status)
 
 
 def _detail_context(request: HttpRequest, case: Case, **forms) -> dict:
     refused = [form for form in forms.values() if form is not None and form.errors]
+    participants = selectors.case_participants(case=case)
     return {
         # The refused form, summed up at the top of the page with links to its fields.
         "error_form": refused[0] if refused else None,
@@ -171,6 +187,12 @@ def _detail_context(request: HttpRequest, case: Case, **forms) -> dict:
         "close_form": forms.get("close_form") or CloseForm(),
         "approval_form": forms.get("approval_form") or ApprovalForm(),
         "confirm_form": forms.get("confirm_form") or ConfirmForm(),
+        # People on this case: every customer of it may add and remove colleagues.
+        "participants": participants,
+        "share_form": forms.get("share_form") or ShareForm(),
+        "colleague_suggestions": selectors.colleagues_to_share_with(
+            case=case, participants=participants
+        ),
         # The buttons: the transitions the state machine lets this customer fire now.
         **case.customer_actions(request.user),
     }
@@ -286,6 +308,63 @@ def case_close(request: HttpRequest, reference: str) -> HttpResponse:
         messages.error(request, f"{case.reference}: {error}")
     else:
         messages.success(request, f"{case.reference} is closed. You can reopen it at any time.")
+    return redirect(case)
+
+
+@login_required
+@require_POST
+def case_add_participant(request: HttpRequest, reference: str) -> HttpResponse:
+    """Add a colleague (or several): all of them, or none and the form says why."""
+    case = _case_or_404(request, reference)
+    form = ShareForm(request.POST)
+    if form.is_valid():
+        try:
+            added = services.case_add_participants(
+                case=case,
+                actor=request.user,
+                addresses=colleague_addresses(form.cleaned_data["email"]),
+                message=form.cleaned_data["message"],
+            )
+        except exceptions.ParticipantsRefused as error:
+            for problem in error.problems:
+                form.add_error("email", problem)
+        except exceptions.CaseActionError as error:
+            form.add_error(None, str(error))
+        else:
+            names = _and_list([person_name(participant.user) for participant in added])
+            messages.success(
+                request, f"{names} can now follow {case.reference}. We emailed them to say so."
+            )
+            return redirect(case)
+    return _case_page(request, case, status=400, share_form=form)
+
+
+def _and_list(names: list[str]) -> str:
+    """`A`, `A and B`, `A, B and C`."""
+    return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+
+
+@login_required
+@require_POST
+def case_remove_participant(
+    request: HttpRequest, reference: str, participant_id: int
+) -> HttpResponse:
+    case = _case_or_404(request, reference)
+    try:
+        removed = services.case_remove_participant(
+            case=case, actor=request.user, participant_id=participant_id
+        )
+    except exceptions.NotAParticipant as error:
+        raise Http404(str(error)) from error
+    if removed.user_id != request.user.pk:
+        messages.success(
+            request, f"{person_name(removed.user)} no longer follows {case.reference}."
+        )
+        return redirect(case)
+    messages.success(request, f"You no longer follow {case.reference}.")
+    # Without the participation, the case may no longer be theirs to see.
+    if selectors.case_get_for_customer(user=request.user, reference=case.reference) is None:
+        return redirect("cases:list")
     return redirect(case)
 
 

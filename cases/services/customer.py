@@ -27,6 +27,7 @@ from cases.models import (
     Status,
     is_engineer,
 )
+from cases.services import participants
 from cases.services.common import (
     actor_kind,
     add_message,
@@ -57,6 +58,7 @@ def case_open(
     source: MessageSource = MessageSource.WEB,
     email_message_id: str = "",
     follow_up_of: Case | None = None,
+    colleagues: Iterable[str] = (),
 ) -> Case:
     """Open a case in New for a customer of an organisation.
 
@@ -64,10 +66,19 @@ def case_open(
     the history entry "opened". `follow_up_of` links a case started by an email reply
     to a closed one. Queues the acknowledgement to the requester and, for P1 and P2,
     the alert to the engineers (P3 and P4 wait for the daily digest).
+
+    `colleagues`: addresses of colleagues to share the case with at once (see
+    `participants.case_add_participants`). Any that may not be added refuses the
+    whole case (`ParticipantsRefused`): nothing is opened.
     """
     membership = getattr(requester, "membership", None)
     if membership is None:
         raise ActionNotPermitted("Your account is not part of an organisation yet.")
+    colleagues = list(colleagues)
+    sharing_with = []
+    if colleagues:
+        opening = Case(requester=requester, organisation_id=membership.organisation_id)
+        sharing_with = participants.colleagues_for(opening, colleagues)
     now = timezone.now()
     case = Case.objects.create(
         requester=requester,
@@ -100,10 +111,13 @@ def case_open(
         to_status=Status.NEW,
         created_at=now,
     )
-    # The acknowledgement is the requester's alone.
+    # The acknowledgement is the requester's alone; colleagues added below are told
+    # the case was shared with them.
     outbox.queue(case, NotificationKind.CASE_OPENED, recipient=requester, event=event)
     if case.priority in URGENT_PRIORITIES:
         outbox.queue_new_case_alert(case, event=event)
+    if sharing_with:
+        participants.add_colleagues(case, sharing_with, actor=requester)
     return case
 
 
