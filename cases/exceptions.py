@@ -19,3 +19,17 @@ class DeletionForbidden(Exception):
 
 class AppendOnlyViolation(DeletionForbidden):
     """History rows are written once: never updated in place."""
+
+
+class ParticipantsRefused(CaseActionError):
+    """Colleagues that cannot be added to a case: one line per address that is wrong.
+
+    Nothing was added: every address is checked before any is."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__(" ".join(problems))
+
+
+class NotAParticipant(CaseActionError):
+    """The person to remove does not follow this case (any more)."""

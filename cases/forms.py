@@ -6,7 +6,22 @@ from django import forms
 
 from .attachments import AttachmentsField
 from .models import Case, InfoRequestKind, Priority, Rating
+from .models.participants import MAX_COLLEAGUES_AT_ONCE
 from .text import MESSAGE_MAX_CHARS, LineField, TextField
+
+# Room for many addresses, so that a list too long is answered by the limit's own
+# message (`participants.MAX_COLLEAGUES_AT_ONCE`), not by a character count.
+ADDRESSES_MAX_CHARS = 5_000
+# The <datalist> of colleagues' addresses the case page suggests.
+COLLEAGUES_DATALIST = "colleague-emails"
+
+
+def colleagues_widget() -> forms.EmailInput:
+    """One or more addresses, separated by commas, with the organisation's suggestions
+    (a browser joins what is typed with commas)."""
+    return forms.EmailInput(
+        attrs={"multiple": True, "list": COLLEAGUES_DATALIST, "autocomplete": "off"}
+    )
 
 
 class CaseOpenForm(forms.ModelForm):
@@ -17,6 +32,17 @@ class CaseOpenForm(forms.ModelForm):
         help_text="What happened, what you expected, and anything you have tried.",
     )
     attachments = AttachmentsField(label="Attachments")
+    # A text area: a list pasted one address per line keeps its line breaks (a
+    # one-line field would join the addresses).
+    colleagues = TextField(
+        label="Share with colleagues (optional)",
+        required=False,
+        max_length=ADDRESSES_MAX_CHARS,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=f"Email addresses of colleagues in your organisation, separated by commas "
+        f"or one per line, up to {MAX_COLLEAGUES_AT_ONCE}: they can follow the case and act "
+        "on it as you do.",
+    )
 
     class Meta:
         model = Case
@@ -40,6 +66,31 @@ class ReplyForm(forms.Form):
         error_messages={"required": "Please write a reply."},
     )
     attachments = AttachmentsField(label="Attachments")
+
+
+class ShareForm(forms.Form):
+    """Add a colleague to a case: the services check who may be added."""
+
+    email = LineField(
+        label="Colleague's email address",
+        max_length=ADDRESSES_MAX_CHARS,
+        widget=colleagues_widget(),
+        help_text="Someone in your organisation. Several addresses: separate them with "
+        f"commas, up to {MAX_COLLEAGUES_AT_ONCE}.",
+        error_messages={"required": "Enter the email address of a colleague."},
+    )
+    message = TextField(
+        label="Message to them (optional)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2_000,
+        help_text="Sent with the email telling them the case is shared with them.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        # Its own ids: the case page has Reopen Case's "message" field too.
+        kwargs.setdefault("auto_id", "id_share_%s")
+        super().__init__(*args, **kwargs)
 
 
 class ReopenForm(forms.Form):

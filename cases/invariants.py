@@ -25,6 +25,7 @@ from .models import (
     Attachment,
     Case,
     CaseEvent,
+    CaseParticipant,
     InboundEmail,
     InvariantWatermark,
     Message,
@@ -77,6 +78,7 @@ def find_violations() -> list[Violation]:
             *_no_customer_message_left_closed(),
             *_no_auto_close_after_a_reply(),
             *_service_level_clock_agrees(),
+            *_participants_are_colleagues(),
             *_nothing_deleted(),
         ]
 
@@ -95,6 +97,40 @@ def _service_level_clock_agrees() -> list[Violation]:
             )
         if status == Status.CLOSED:
             violations.append(Violation("service level", subject, "is closed with a target open"))
+    return violations
+
+
+def _participants_are_colleagues() -> list[Violation]:
+    """Whoever follows a case as a participant is an active member of its organisation
+    and not its requester: leaving the organisation removes them (`person_left`)."""
+    violations = []
+    rows = CaseParticipant.objects.values_list(
+        "pk",
+        "case_id",
+        "case__requester_id",
+        "case__organisation_id",
+        "user_id",
+        "user__is_active",
+        "user__membership__organisation_id",
+    ).order_by("case_id", "pk")
+    for pk, case_id, requester_id, organisation_id, user_id, active, member_of in rows:
+        subject = f"case {case_id}"
+        if user_id == requester_id:
+            violations.append(
+                Violation("participant", subject, f"participant {pk} is the requester")
+            )
+        elif member_of != organisation_id:
+            violations.append(
+                Violation(
+                    "participant",
+                    subject,
+                    f"participant {pk} (user {user_id}) is not a member of its organisation",
+                )
+            )
+        elif not active:
+            violations.append(
+                Violation("participant", subject, f"participant {pk} (user {user_id}) is inactive")
+            )
     return violations
 
 
@@ -163,7 +199,9 @@ def _notifying_transitions_notified() -> list[Violation]:
 
     To the requester: request_info, resolve, auto_close, reopen and an engineer's close.
     To the assigned engineer: confirm, the customer's close and auto_close. Only for
-    people who are active now: an inactive person is never emailed.
+    people who are active now (an inactive person is never emailed), and a requester
+    only while still a customer of the case (a requester who left the organisation is
+    not).
     """
     notified = set(
         Notification.objects.filter(event__isnull=False).values_list(
@@ -173,7 +211,7 @@ def _notifying_transitions_notified() -> list[Violation]:
     violations = []
     events = CaseEvent.objects.filter(
         transition__in={*NOTIFYING_TRANSITIONS, "close", "confirm"}
-    ).select_related("case", "case__requester", "case__assignee")
+    ).select_related("case", "case__requester__membership", "case__assignee")
     latest_change = _latest_status_change_by_case()
     for event in events.order_by("pk"):
         case = event.case
@@ -182,7 +220,7 @@ def _notifying_transitions_notified() -> list[Violation]:
         )
         if (
             kind
-            and case.requester.is_active
+            and case.is_customer(case.requester)
             and (event.pk, kind, case.requester_id) not in notified
         ):
             violations.append(

@@ -50,7 +50,7 @@ class CaseRow:
     mark_resolved_url: str
     updated_iso: str
     updated_display: str
-    opened_by: str  # a colleague's name in the organisation view, else ""
+    opened_by: str  # who opened it, when that is someone else (shared, organisation's)
     can_mark_resolved: bool
     can_confirm: bool
     confirm_url: str
@@ -70,8 +70,9 @@ class CaseRow:
     response_overdue: bool
 
 
-def case_rows(values: Iterable[dict], *, user, organisation: bool) -> list[CaseRow]:
-    """Rows for My Cases from `selectors.CASE_ROW_FIELDS` values."""
+def case_rows(values: Iterable[dict], *, user, show_opener: bool) -> list[CaseRow]:
+    """Rows for My Cases from `selectors.CASE_ROW_FIELDS` values; `show_opener` names
+    who opened the cases someone else opened."""
     # Every case URL has one shape: reverse it once, then put each reference in.
     placeholder = f"{Case.REFERENCE_PREFIX}0"
     detail_url = reverse("cases:detail", kwargs={"reference": placeholder})
@@ -103,7 +104,7 @@ def case_rows(values: Iterable[dict], *, user, organisation: bool) -> list[CaseR
                 updated_iso=timefmt.iso(case["last_activity_at"], shown_in),
                 updated_display=timefmt.display(case["last_activity_at"], shown_in),
                 opened_by=_name(case["requester__full_name"], case["requester__email"])
-                if organisation and case["requester_id"] != user.pk
+                if show_opener and case["requester_id"] != user.pk
                 else "",
                 can_mark_resolved="mark_resolved" in allowed[status],
                 can_confirm="confirm" in allowed[status],

@@ -28,6 +28,7 @@ from .models import (
     Attachment,
     Case,
     CaseEvent,
+    CaseParticipant,
     Message,
     Plan,
     PlanTarget,
@@ -44,17 +45,32 @@ ACTIVE = "active"
 ALL = "all"
 ACTIVE_STATUSES = [value for value in Status.values if value != Status.CLOSED]
 
+# Whose cases My Cases lists: the ones the user opened (the default), the ones shared
+# with them, or (organisation admins only) every case of their organisation.
+MINE = "mine"
+SHARED = "shared"
+ORGANISATION = "organisation"
+SCOPES = (MINE, SHARED, ORGANISATION)
+
+
+def customer_scopes(user) -> tuple[str, ...]:
+    """The scopes of My Cases `user` may choose."""
+    membership = getattr(user, "membership", None) if user.is_authenticated else None
+    if membership is not None and membership.is_organisation_admin:
+        return SCOPES
+    return (MINE, SHARED)
+
 
 def case_list_for_customer(
-    *, user, status: str | None = None, query: str = "", organisation: bool = False
+    *, user, status: str | None = None, query: str = "", scope: str = MINE
 ) -> QuerySet[Case]:
-    """The cases a customer follows, newest activity first.
+    """The cases a customer follows in one scope (`MINE`, `SHARED`, `ORGANISATION`),
+    newest activity first.
 
     `status` is a status, `ACTIVE` (all but Closed) or `ALL` (active ones first, then
-    Closed). `organisation=True` widens the list to colleagues' cases where the member
-    may see them; otherwise only the cases the user opened.
+    Closed).
     """
-    cases = _search(_customer_scope(user=user, organisation=organisation), query)
+    cases = _search(_customer_scope(user=user, scope=scope), query)
     if status == ACTIVE:
         cases = cases.filter(status__in=ACTIVE_STATUSES)
     elif status == ALL:
@@ -103,28 +119,35 @@ def case_rows_for_customer(**filters) -> QuerySet:
     return case_list_for_customer(**filters).with_response_due().values(*CASE_ROW_FIELDS)
 
 
-def _customer_scope(*, user, organisation: bool) -> QuerySet[Case]:
-    """The user's own cases, or their organisation's when `organisation` is set and the
-    member may see them.
+def _customer_scope(*, user, scope: str) -> QuerySet[Case]:
+    """The cases of one scope of My Cases, all of them cases `user` is a customer of
+    (`Case.is_customer`): in their organisation, opened by them, shared with them, or
+    any for an organisation admin. A scope the user may not choose is empty.
 
-    One plain column each (not "mine OR my organisation's"), so that PostgreSQL answers
-    the counts from the (requester or organisation, status, last activity) index alone
-    and the page in activity order from the index, at any table size.
+    One plain filter each (not "mine OR shared OR my organisation's"), so that
+    PostgreSQL finds the rows of the counts and the page in activity order by an index:
+    the (requester or organisation, status, last activity) indexes of the case, and the
+    participants' (user, case) index for the cases shared with them. The organisation
+    beside the requester only drops the cases of an organisation the user has left.
     """
     if not (user.is_authenticated and user.is_active):
         return Case.objects.none()
     membership = getattr(user, "membership", None)
-    if organisation and membership is not None and membership.is_organisation_admin:
-        return Case.objects.filter(organisation_id=membership.organisation_id)
-    return Case.objects.filter(requester=user)
+    if membership is None or scope not in customer_scopes(user):
+        return Case.objects.none()
+    in_organisation = Case.objects.filter(organisation_id=membership.organisation_id)
+    if scope == ORGANISATION:
+        return in_organisation
+    if scope == SHARED:
+        # Unique per case and user: the join repeats no case.
+        return in_organisation.filter(participants__user=user)
+    return in_organisation.filter(requester=user)
 
 
-def case_status_counts_for_customer(
-    *, user, organisation: bool = False, query: str = ""
-) -> dict[str, int]:
+def case_status_counts_for_customer(*, user, scope: str = MINE, query: str = "") -> dict[str, int]:
     """Cases per status, among those matching the search (the tabs follow it)."""
-    cases = _search(_customer_scope(user=user, organisation=organisation), query)
-    # COUNT(*), not COUNT(id): the (requester, status, ...) index alone answers it.
+    cases = _search(_customer_scope(user=user, scope=scope), query)
+    # COUNT(*), not COUNT(id): nothing but the rows the index finds is read for it.
     counts = {
         row["status"]: row["n"] for row in cases.values("status").annotate(n=Count("*")).order_by()
     }
@@ -147,6 +170,30 @@ def case_get_for_customer(*, user, reference: str) -> Case | None:
         .annotate(response_plan_name=F("running_target__plan__name"))
         .order_by()
         .first()
+    )
+
+
+def case_participants(*, case: Case) -> list[CaseParticipant]:
+    """The colleagues following the case beside its requester, first added first."""
+    return list(case.participants.select_related("user").order_by("added_at", "id"))
+
+
+# The suggestions offered when adding a colleague: enough for a team, bounded for a
+# big organisation (any address can still be typed).
+SHARE_SUGGESTIONS_MAX = 200
+
+
+def colleagues_to_share_with(*, case: Case, participants: list[CaseParticipant]) -> list[str]:
+    """Addresses of the active colleagues of the case's organisation who do not follow
+    it yet (not the requester, not its participants), for the "Add a colleague" field."""
+    from portal.models import User
+
+    following = {case.requester_id, *(participant.user_id for participant in participants)}
+    return list(
+        User.objects.filter(is_active=True, membership__organisation_id=case.organisation_id)
+        .exclude(pk__in=following)
+        .order_by("email")
+        .values_list("email", flat=True)[:SHARE_SUGGESTIONS_MAX]
     )
 
 

@@ -35,6 +35,16 @@ urlpatterns = [
     path("<reference:reference>/confirm/", views.case_confirm, name="confirm"),
     path("<reference:reference>/reopen/", views.case_reopen, name="reopen"),
     path(
+        "<reference:reference>/participants/",
+        views.case_add_participant,
+        name="add_participant",
+    ),
+    path(
+        "<reference:reference>/participants/<int:participant_id>/remove/",
+        views.case_remove_participant,
+        name="remove_participant",
+    ),
+    path(
         "<reference:reference>/attachments/<int:attachment_id>/",
         views.attachment_download,
         name="attachment",

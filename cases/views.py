@@ -17,9 +17,18 @@ from cases.policy import closed_for_no_reply_text, pending_customer_timeout, res
 
 from . import email_actions, exceptions, selectors, services
 from .attachments import attachment_file_response
-from .forms import ApprovalForm, CaseOpenForm, CloseForm, ConfirmForm, ReopenForm, ReplyForm
+from .forms import (
+    ApprovalForm,
+    CaseOpenForm,
+    CloseForm,
+    ConfirmForm,
+    ReopenForm,
+    ReplyForm,
+    ShareForm,
+)
 from .models import STATUS_INFO, Case, Status
 from .presenters import case_rows, response_promise, service_level_rows
+from .services.participants import colleague_addresses, person_name
 from .status_diagram import status_flow
 from .text import clean_line
 
@@ -48,18 +57,21 @@ def case_list(request: HttpRequest) -> HttpResponse:
     if status not in (*Status.values, selectors.ALL):
         status = ""  # the default: the active cases
     query = clean_line(request.GET.get("q", ""))[:100]
-    membership = getattr(request.user, "membership", None)
-    can_view_organisation = bool(membership and membership.is_organisation_admin)
-    organisation = can_view_organisation and request.GET.get("scope") == "organisation"
-    context = _case_list_context(
-        request,
-        status=status,
-        query=query,
-        organisation=organisation,
-        can_view_organisation=can_view_organisation,
-    )
-    title = _case_list_title(status=status, query=query, organisation=organisation)
+    scopes = selectors.customer_scopes(request.user)
+    scope = request.GET.get("scope", "")
+    if scope not in scopes:
+        scope = selectors.MINE  # the default, and a scope this user may not choose
+    context = _case_list_context(request, status=status, query=query, scope=scope, scopes=scopes)
+    title = _case_list_title(status=status, query=query, scope=scope)
     return render(request, "cases/case_list.html", {**context, "title": title})
+
+
+# The scopes of My Cases, as the switch above the list names them.
+SCOPE_LABELS = {
+    selectors.MINE: "Cases I opened",
+    selectors.SHARED: "Shared with me",
+    selectors.ORGANISATION: "My organisation's cases",
+}
 
 
 def _filter_label(status: str) -> str:
@@ -68,28 +80,23 @@ def _filter_label(status: str) -> str:
     return Status(status).label if status else "Active cases"
 
 
-def _case_list_title(*, status: str, query: str, organisation: bool) -> str:
+def _case_list_title(*, status: str, query: str, scope: str) -> str:
     """The page title names what the list shows: a screen reader announces it first."""
     parts = [_filter_label(status)]
     if query.strip():
         parts.insert(0, f"Search “{query.strip()}”")
-    parts.append("My organisation's cases" if organisation else "My Cases")
+    parts.append("My Cases" if scope == selectors.MINE else SCOPE_LABELS[scope])
     return " · ".join(parts)
 
 
 def _case_list_context(
-    request: HttpRequest, *, status: str, query: str, organisation: bool, can_view_organisation
+    request: HttpRequest, *, status: str, query: str, scope: str, scopes: tuple[str, ...]
 ) -> dict:
     cases = selectors.case_rows_for_customer(
-        user=request.user,
-        status=status or selectors.ACTIVE,
-        query=query,
-        organisation=organisation,
+        user=request.user, status=status or selectors.ACTIVE, query=query, scope=scope
     )
     # One query for every tab's count, following the search like the list does.
-    counts = selectors.case_status_counts_for_customer(
-        user=request.user, organisation=organisation, query=query
-    )
+    counts = selectors.case_status_counts_for_customer(user=request.user, scope=scope, query=query)
     active = sum(counts[value] for value in selectors.ACTIVE_STATUSES)
     total = sum(counts.values())
     paginator = Paginator(cases, settings.CASES_PER_PAGE)
@@ -99,7 +106,7 @@ def _case_list_context(
     # Pagination links keep the filters; `page` is appended by the include.
     filters = QueryDict(mutable=True)
     for key, value in (
-        ("scope", "organisation" if organisation else ""),
+        ("scope", "" if scope == selectors.MINE else scope),
         ("status", status),
         ("q", query),
     ):
@@ -108,12 +115,19 @@ def _case_list_context(
     return {
         "page": page,
         "page_query": f"{filters.urlencode()}&" if filters else "",
-        "rows": case_rows(page.object_list, user=request.user, organisation=organisation),
+        # Cases someone else opened name who did.
+        "rows": case_rows(
+            page.object_list, user=request.user, show_opener=scope != selectors.MINE
+        ),
         "next_url": request.get_full_path(),
         "status": status,
         "query": query,
-        "organisation": organisation,
-        "can_view_organisation": can_view_organisation,
+        # The scope as the list's links carry it ("" for the default).
+        "scope": "" if scope == selectors.MINE else scope,
+        "scopes": [
+            {"value": "" if value == selectors.MINE else value, "label": SCOPE_LABELS[value]}
+            for value in scopes
+        ],
         "counts": counts,
         "active": active,
         "total": total,
@@ -140,17 +154,24 @@ def case_open(request: HttpRequest) -> HttpResponse:
                 description=form.cleaned_data["description"],
                 priority=form.cleaned_data["priority"],
                 attachments=form.cleaned_data["attachments"],
+                colleagues=colleague_addresses(form.cleaned_data["colleagues"]),
             )
+        except exceptions.ParticipantsRefused as error:
+            for problem in error.problems:
+                form.add_error("colleagues", problem)
         except exceptions.CaseActionError as error:
             form.add_error(None, str(error))
         else:
             messages.success(request, f"Case {case.reference} opened. We will be in touch soon.")
             return redirect(case)
-    return render(request, "cases/case_open.html", {"form": form})
+    # A refused form answers 400, as every refused form of the portal does.
+    status = 400 if form.errors else 200
+    return render(request, "cases/case_open.html", {"form": form}, status=status)
 
 
 def _detail_context(request: HttpRequest, case: Case, **forms) -> dict:
     refused = [form for form in forms.values() if form is not None and form.errors]
+    participants = selectors.case_participants(case=case)
     return {
         # The refused form, summed up at the top of the page with links to its fields.
         "error_form": refused[0] if refused else None,
@@ -167,6 +188,12 @@ def _detail_context(request: HttpRequest, case: Case, **forms) -> dict:
         "close_form": forms.get("close_form") or CloseForm(),
         "approval_form": forms.get("approval_form") or ApprovalForm(),
         "confirm_form": forms.get("confirm_form") or ConfirmForm(),
+        # People on this case: every customer of it may add and remove colleagues.
+        "participants": participants,
+        "share_form": forms.get("share_form") or ShareForm(),
+        "colleague_suggestions": selectors.colleagues_to_share_with(
+            case=case, participants=participants
+        ),
         # The buttons: the transitions the state machine lets this customer fire now.
         **case.customer_actions(request.user),
     }
@@ -282,6 +309,63 @@ def case_close(request: HttpRequest, reference: str) -> HttpResponse:
         messages.error(request, f"{case.reference}: {error}")
     else:
         messages.success(request, f"{case.reference} is closed. You can reopen it at any time.")
+    return redirect(case)
+
+
+@login_required
+@require_POST
+def case_add_participant(request: HttpRequest, reference: str) -> HttpResponse:
+    """Add a colleague (or several): all of them, or none and the form says why."""
+    case = _case_or_404(request, reference)
+    form = ShareForm(request.POST)
+    if form.is_valid():
+        try:
+            added = services.case_add_participants(
+                case=case,
+                actor=request.user,
+                addresses=colleague_addresses(form.cleaned_data["email"]),
+                message=form.cleaned_data["message"],
+            )
+        except exceptions.ParticipantsRefused as error:
+            for problem in error.problems:
+                form.add_error("email", problem)
+        except exceptions.CaseActionError as error:
+            form.add_error(None, str(error))
+        else:
+            names = _and_list([person_name(participant.user) for participant in added])
+            messages.success(
+                request, f"{names} can now follow {case.reference}. We emailed them to say so."
+            )
+            return redirect(case)
+    return _case_page(request, case, status=400, share_form=form)
+
+
+def _and_list(names: list[str]) -> str:
+    """`A`, `A and B`, `A, B and C`."""
+    return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+
+
+@login_required
+@require_POST
+def case_remove_participant(
+    request: HttpRequest, reference: str, participant_id: int
+) -> HttpResponse:
+    case = _case_or_404(request, reference)
+    try:
+        removed = services.case_remove_participant(
+            case=case, actor=request.user, participant_id=participant_id
+        )
+    except exceptions.NotAParticipant as error:
+        raise Http404(str(error)) from error
+    if removed.user_id != request.user.pk:
+        messages.success(
+            request, f"{person_name(removed.user)} no longer follows {case.reference}."
+        )
+        return redirect(case)
+    messages.success(request, f"You no longer follow {case.reference}.")
+    # Without the participation, the case may no longer be theirs to see.
+    if selectors.case_get_for_customer(user=request.user, reference=case.reference) is None:
+        return redirect("cases:list")
     return redirect(case)
 
 

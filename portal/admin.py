@@ -9,10 +9,15 @@ from .models import EmailOptOut, Membership, Organisation, User
 
 
 class MembershipInline(admin.StackedInline):
+    """The user's organisation and role there. Deleting it, or choosing another
+    organisation, ends their access to the organisation's cases at once and drops them
+    from the cases shared with them (`cases.receivers`)."""
+
     model = Membership
     extra = 0
-    can_delete = False
+    can_delete = True
     autocomplete_fields = ["organisation"]
+    fields = ["organisation", "role"]
 
 
 class EmailOptOutInline(admin.TabularInline):
@@ -92,9 +97,12 @@ class UserAdmin(CleanSearchMixin, BaseUserAdmin):
 
 
 class MembershipOfOrganisationInline(admin.TabularInline):
+    """The organisation's members and their roles; deleting a row ends that membership
+    (see `MembershipInline`)."""
+
     model = Membership
     extra = 0
-    can_delete = False
+    can_delete = True
     autocomplete_fields = ["user"]
     fields = ["user", "role", "created_at"]
     readonly_fields = ["created_at"]

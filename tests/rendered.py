@@ -161,6 +161,7 @@ def _customer_pages(catalogue: Catalogue, client: Client, cases: dict[str, Case]
         "?q=export",
         "?q=nothing-matches",
         "?scope=organisation",
+        "?scope=shared",
     ]:
         catalogue.add(f"My Cases {query or '(default)'}", "page", _get(client, f"/cases/{query}"))
     for name, case in cases.items():
@@ -173,7 +174,7 @@ def _customer_pages(catalogue: Catalogue, client: Client, cases: dict[str, Case]
 
     # Refused forms: the page comes back with what was typed and an error summary.
     response = client.post("/cases/new/", {"subject": "", "description": "Typed text"})
-    assert response.status_code == 200
+    assert response.status_code == 400
     catalogue.add("open a case, refused", "page", response.content)
     pending = cases["pending_customer"]
     response = client.post(f"{pending.get_absolute_url()}reply/", {"body": ""})
@@ -184,6 +185,18 @@ def _customer_pages(catalogue: Catalogue, client: Client, cases: dict[str, Case]
     )
     assert response.status_code == 400
     catalogue.add("approval answer, refused", "page", response.content)
+    response = client.post(
+        f"{cases['open'].get_absolute_url()}participants/",
+        {"email": "someone@elsewhere.example, colleague@walk.example", "message": "Look"},
+    )
+    assert response.status_code == 400
+    catalogue.add("add a colleague, refused", "page", response.content)
+    response = client.post(
+        "/cases/new/",
+        {"subject": "Export", "priority": "3", "description": "x", "colleagues": "a@b.example"},
+    )
+    assert response.status_code == 400
+    catalogue.add("open a case with a colleague, refused", "page", response.content)
 
     catalogue.add("profile", "page", _get(client, "/accounts/profile/"))
     response = client.post(
@@ -498,12 +511,25 @@ def render_everything() -> Catalogue:
         _service_level_policy()
         engineer = EngineerFactory(is_superuser=True, email="engineer@walk.example")
         requester = customer(sees_organisation=True, email="customer@walk.example")
-        customer(requester.membership.organisation, email="colleague@walk.example")
+        colleague = customer(requester.membership.organisation, email="colleague@walk.example")
         cases = _cases_in_every_status(requester, engineer)
+        # Shared: its page lists the colleague, its last event is the sharing (with a
+        # message), which the "shared with you" email below quotes.
+        services.case_add_participants(
+            case=cases["open"],
+            actor=requester,
+            addresses=[colleague.email],
+            message="Could you send the export log?\nIt is on the batch server.",
+        )
 
         client = Client()
         client.force_login(requester)
         _customer_pages(catalogue, client, cases)
+        shared_with = Client()
+        shared_with.force_login(colleague)
+        catalogue.add(
+            "My Cases: shared with me", "page", _get(shared_with, "/cases/?scope=shared")
+        )
         _anonymous_pages(catalogue, requester)
         _admin_pages(catalogue, engineer, cases)
         _emails(catalogue, cases)

@@ -16,8 +16,10 @@ from cases.invariants import find_violations
 from cases.models import (
     Case,
     CaseEvent,
+    CaseParticipant,
     Message,
     Notification,
+    NotificationKind,
     Plan,
     ResponseTarget,
     Status,
@@ -80,8 +82,8 @@ def test_the_two_colleagues_read_times_in_their_own_zones():
     users = get_user_model().objects
     assert users.get(email="customer@example.com").shown_zone.key == "Europe/Paris"
     assert users.get(email="colleague@example.com").shown_zone.key == "America/New_York"
-    assert "customer of Acme Cloud; times in Europe/Paris" in output
-    assert "customer of Acme Cloud; times in America/New_York" in output
+    assert "organisation admin: sees all its cases; times in Europe/Paris" in output
+    assert "member: own and shared cases; times in America/New_York" in output
 
 
 def test_prints_the_demo_logins():
@@ -120,9 +122,33 @@ def test_demo_organisations_and_roles_are_as_designed():
     assert other.membership.organisation != customer.membership.organisation
     assert engineer.is_support_engineer
     assert not any(u.is_staff for u in (customer, colleague, other))
-    # The colleague follows the organisation's cases; the other customer sees none of them.
-    assert Case.objects.visible_to_customer(colleague).filter(requester=customer).exists()
+    # One of each role: the customer administers Acme Cloud and sees all its cases; the
+    # colleague is a member who sees their own and the case shared with them; the other
+    # customer sees none of them.
+    assert customer.membership.is_organisation_admin
+    assert not colleague.membership.is_organisation_admin
+    assert set(Case.objects.visible_to_customer(customer)) == set(
+        Case.objects.filter(organisation=customer.membership.organisation)
+    )
+    shared = Case.objects.visible_to_customer(colleague).filter(requester=customer)
+    assert [case.status for case in shared] == [Status.PENDING_CUSTOMER]
     assert not Case.objects.visible_to_customer(other).filter(requester=customer).exists()
+
+
+def test_a_demo_case_is_shared_through_the_service_with_its_entry_and_email():
+    output = seed()
+    colleague = get_user_model().objects.get(email="colleague@example.com")
+    [participant] = CaseParticipant.objects.filter(user=colleague)
+    case = participant.case
+
+    assert case.requester.email == "customer@example.com"
+    event = CaseEvent.objects.get(case=case, transition="share")
+    assert event.summary == "Shared with Cole Colleague"
+    assert Notification.objects.filter(
+        case=case, recipient=colleague, kind=NotificationKind.CASE_SHARED, event=event
+    ).exists()
+    assert "customer@example.com" in output and "organisation admin" in output
+    assert "member: own and shared cases" in output
 
 
 @pytest.mark.parametrize(("email", "role"), DEMO_LOGINS.items())

@@ -93,8 +93,9 @@ def test_a_link_turns_off_only_its_own_topic_for_its_own_person(client, member):
         "forged",
         "eyJ1IjoxLCJ0IjoicmVtaW5kZXJzIn0:forged-signature",
         # Signed for another purpose (the resolved email's links): not accepted here.
-        signing.dumps({"u": 1, "t": "reminders"}, salt="cases.email-action.confirm"),
+        signing.Signer(salt="cases.email-action.confirm").sign_object({"u": 1, "t": "reminders"}),
     ],
+    ids=["forged", "bad-signature", "other-purpose"],
 )
 def test_a_forged_or_mangled_link_is_refused_clearly(client, member, token):
     response = client.post(f"/accounts/unsubscribe/{token}/")

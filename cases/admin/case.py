@@ -646,6 +646,7 @@ class CaseAdmin(NeverDeleteMixin, admin.ModelAdmin):
                 name: reverse("admin:cases_case_workbench", args=[case.pk, name])
                 for name in WORKBENCH_ACTIONS
             },
+            "participants": selectors.case_participants(case=case),
             "thread": selectors.case_full_thread(case=case),
             "history": selectors.case_history(case=case),
             "notifications": case.notifications.order_by("-created_at", "-id"),

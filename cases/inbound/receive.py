@@ -53,6 +53,7 @@ from cases.models import (
     can_work_cases,
 )
 from cases.outbox import message_id_for, parse_reply_address
+from cases.outbox.triggers import ENGINEER_KINDS
 from cases.text import MESSAGE_MAX_CHARS, clean_line, clean_text
 
 logger = logging.getLogger(__name__)
@@ -469,15 +470,24 @@ def _user_with_pk(pk: int):
 
 
 def _on_customer_side(case: Case, user) -> bool:
-    """The requester or a member of the case's organisation, active or not.
+    """The requester, a member of the case's organisation (participants are), or anyone
+    our customer emails about the case went to (a participant who has left since), active
+    or not.
 
     Anyone else our email about the case went to is an engineer; an engineer who left
     keeps that role here, so their reply is refused as theirs, not as a stranger's.
+    Whether a customer may still act on the case is `Case.is_customer`'s to say.
     """
     if user.pk == case.requester_id:
         return True
     membership = getattr(user, "membership", None)
-    return membership is not None and membership.organisation_id == case.organisation_id
+    if membership is not None and membership.organisation_id == case.organisation_id:
+        return True
+    return (
+        Notification.objects.filter(case=case, recipient=user)
+        .exclude(kind__in=ENGINEER_KINDS)
+        .exists()
+    )
 
 
 def _user_with_email(address: str):

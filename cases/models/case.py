@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.apps import apps
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -36,15 +37,20 @@ from cases.policy import auto_close_deadline, is_auto_close_due
 
 class CaseQuerySet(UndeletableQuerySet):
     def visible_to_customer(self, user) -> CaseQuerySet:
-        """The cases a customer may see: their own, or their organisation's if allowed."""
-        if not user.is_authenticated or not user.is_active:
+        """The cases `user` is a customer of (see `Case.is_customer`, the same rule):
+        those of their organisation they opened or follow as a participant, or all of
+        them for an organisation admin."""
+        membership = _membership_of(user)
+        if membership is None:
             return self.none()
-        membership = getattr(user, "membership", None)
-        if membership is not None and membership.is_organisation_admin:
-            return self.filter(
-                models.Q(requester=user) | models.Q(organisation_id=membership.organisation_id)
-            )
-        return self.filter(requester=user)
+        cases = self.filter(organisation_id=membership.organisation_id)
+        if membership.is_organisation_admin:
+            return cases
+        # EXISTS, not a join: a join would repeat the case once per participant.
+        # (CaseParticipant by name: its module imports this one.)
+        participants = apps.get_model("cases", "CaseParticipant").objects
+        followed = participants.filter(case=models.OuterRef("pk"), user_id=user.pk)
+        return cases.filter(models.Q(requester_id=user.pk) | models.Exists(followed))
 
     def with_response_due(self) -> CaseQuerySet:
         """Each case with `response_due_at`, its running target's due time (None while
@@ -197,17 +203,33 @@ class Case(FSMModelMixin, UndeletableModel):
     # -- who -------------------------------------------------------------------------
 
     def is_customer(self, user) -> bool:
-        """The requester, or a member allowed to follow their organisation's cases."""
-        if not user.is_active:
+        """Whether `user` may see and act on this case as its customer: an active user
+        with a membership in the case's organisation who opened it, follows it as a
+        participant, or is an organisation admin there. The one rule: every page, email,
+        link and reply asks it, and `CaseQuerySet.visible_to_customer` says the same.
+
+        Leaving the organisation (membership ended or moved, account deactivated) ends
+        it at once, for the requester too."""
+        membership = _membership_of(user)
+        if membership is None or membership.organisation_id != self.organisation_id:
             return False
-        if user.pk == self.requester_id:
+        if user.pk == self.requester_id or membership.is_organisation_admin:
             return True
-        membership = getattr(user, "membership", None)
-        return bool(
-            membership
-            and membership.is_organisation_admin
-            and membership.organisation_id == self.organisation_id
-        )
+        return self.has_participant(user)
+
+    def has_participant(self, user) -> bool:
+        """Whether `user` follows this case as a participant (asked once per instance:
+        a page asks for every button)."""
+        if self.pk is None or user.pk is None:
+            return False
+        answers = self.__dict__.setdefault("_participant_answers", {})
+        if user.pk not in answers:
+            answers[user.pk] = self.participants.filter(user_id=user.pk).exists()
+        return answers[user.pk]
+
+    def forget_participants(self) -> None:
+        """Drop the remembered answers of `has_participant` (after a change to them)."""
+        self.__dict__.pop("_participant_answers", None)
 
     # -- who may do what: the transitions' permissions and conditions decide ---------
 
@@ -269,6 +291,7 @@ class Case(FSMModelMixin, UndeletableModel):
     def refresh_from_db(self, *args, **kwargs) -> None:
         super().refresh_from_db(*args, **kwargs)
         self.__dict__.pop("_response_due_at", None)
+        self.forget_participants()
 
     @property
     def status_info(self) -> StatusInfo:
@@ -417,12 +440,25 @@ def customer_transitions_by_status(user) -> dict[str, frozenset[str]]:
     """For each status, the button transitions a customer of a case in it may fire.
 
     For lists of cases that are all `user`'s as a customer (My Cases reads plain
-    values, not cases): the state machine answers for one stand-in case per status.
+    values, not cases): the state machine answers for one stand-in case per status, of
+    the user's organisation. Every customer of a case may do the same on it.
     """
+    membership = _membership_of(user)
     answers = {}
     for status in Status.values:
-        stand_in = Case(status=status, requester_id=user.pk)
+        stand_in = Case(
+            status=status,
+            requester_id=user.pk,
+            organisation_id=membership.organisation_id if membership else None,
+        )
         answers[status] = frozenset(
             name for name in CUSTOMER_TRANSITIONS if stand_in.may_fire(name, user)
         )
     return answers
+
+
+def _membership_of(user):
+    """The membership of an active, signed-in user; None for anyone else."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    return getattr(user, "membership", None)

@@ -54,8 +54,20 @@ class CaseEvent(models.Model):
         if self.actor_kind == Actor.SCHEDULER:
             if self.transition.startswith("service_level"):
                 return "Automatically (service levels)"
+            if self.transition == "participant_left":
+                return "Automatically (membership ended)"
             return "Automatically (closure policy)"
         return str(self.actor) if self.actor else self.get_actor_kind_display()
+
+    # A reason's first line says what happened; what follows is the person's own words
+    # (the message given when sharing a case, see `cases.services.participants`).
+    @property
+    def summary(self) -> str:
+        return self.reason.partition("\n")[0]
+
+    @property
+    def note(self) -> str:
+        return self.reason.partition("\n")[2].strip()
 
 
 # --- Invariant check ------------------------------------------------------------------

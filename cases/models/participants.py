@@ -10,6 +10,10 @@ from cases.models.case import Case
 
 # --- Participants ---------------------------------------------------------------------
 
+# Colleagues added at once, at most: more is a mailing list. A longer list is refused
+# whole (see `cases.services.participants`).
+MAX_COLLEAGUES_AT_ONCE = 10
+
 
 class CaseParticipant(models.Model):
     """A colleague who follows a case as its requester does: sees it, is emailed about it

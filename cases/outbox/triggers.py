@@ -136,11 +136,11 @@ def queue(
     return notification
 
 
-def _reminder_key(case: Case, *, days_before: int) -> str:
+def _reminder_key(case: Case, *, days_before: int, recipient) -> str:
     # Uniqueness only (the clock and threshold are columns): one reminder per clock
-    # start and threshold; a new request for information earns its own reminders.
+    # start, threshold and recipient; a new request for information earns its own.
     clock = f"{case.pending_since.timestamp():.6f}"
-    return f"reminder:{case.pk}:{clock}:{days_before}:{case.requester_id}"
+    return f"reminder:{case.pk}:{clock}:{days_before}:{recipient.pk}"
 
 
 def queue_many(items: Iterable[tuple[Case, NotificationKind, CaseEvent, object]]) -> list:
@@ -303,13 +303,14 @@ def queue_daily_digests(*, now) -> int:
     return queued
 
 
-def queue_reminder(case: Case, *, days_before: int) -> bool:
-    key = _reminder_key(case, days_before=days_before)
+def queue_reminder(case: Case, *, days_before: int, recipient) -> bool:
+    """The reminder `days_before` the case closes by itself, to one of its customers."""
+    key = _reminder_key(case, days_before=days_before, recipient=recipient)
     return (
         queue(
             case,
             NotificationKind.REMINDER,
-            recipient=case.requester,
+            recipient=recipient,
             dedupe_key=key,
             clock_started_at=case.pending_since,
             reminder_days_before=days_before,

@@ -5,6 +5,8 @@
 - `engineer`: assign, take, start work, request information, resolve, notes, details
 - `scheduler`: automatic close, reminders, daily digests and the service-level warnings
   and escalations (run by `cases.tasks`)
+- `participants`: sharing a case with colleagues, removing them, and someone leaving
+  their organisation
 - `common`: locking, applying a transition with its history entry, messages, notifying
 """
 
@@ -29,6 +31,11 @@ from cases.services.engineer import (
     case_start_work,
     case_update_details,
 )
+from cases.services.participants import (
+    case_add_participants,
+    case_remove_participant,
+    person_left,
+)
 from cases.services.scheduler import (
     ServiceLevelCheck,
     case_auto_close,
@@ -42,6 +49,7 @@ from cases.services.scheduler import (
 __all__ = [
     "ServiceLevelCheck",
     "case_add_internal_note",
+    "case_add_participants",
     "case_answer_approval",
     "case_assign",
     "case_auto_close",
@@ -53,6 +61,7 @@ __all__ = [
     "case_mark_resolved",
     "case_open",
     "case_reassign",
+    "case_remove_participant",
     "case_reopen",
     "case_reply",
     "case_reply_thanks",
@@ -62,6 +71,7 @@ __all__ = [
     "case_update_details",
     "check_service_levels",
     "close_stale_cases",
+    "person_left",
     "send_daily_digests",
     "send_due_reminders",
 ]

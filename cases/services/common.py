@@ -192,6 +192,46 @@ def notify_assignee(case: Case, kind: NotificationKind, *, event=None, message=N
         outbox.queue(case, kind, recipient=case.assignee, event=event, message=message)
 
 
-def notify_requester(case: Case, kind: NotificationKind, *, event=None, message=None) -> None:
-    if case.requester.is_active:
-        outbox.queue(case, kind, recipient=case.requester, event=event, message=message)
+def customers_to_tell(case: Case) -> list:
+    """Who a customer email about the case goes to: the requester and each participant,
+    oldest first, while they are customers of it (`Case.is_customer`: active, members of
+    its organisation). Organisation admins see the case but are not emailed about it."""
+    return customers_to_tell_many([case])[case.pk]
+
+
+def customers_to_tell_many(cases: Iterable[Case]) -> dict[int, list]:
+    """`customers_to_tell` for many cases (the sweep's batch): one query for all their
+    participants."""
+    from cases.models import CaseParticipant
+
+    cases = list(cases)
+    people: dict[int, list] = {
+        case.pk: [case.requester] if case.is_customer(case.requester) else [] for case in cases
+    }
+    organisation_of = {case.pk: case.organisation_id for case in cases}
+    participants = (
+        CaseParticipant.objects.filter(case_id__in=list(people), user__is_active=True)
+        .select_related("user__membership")
+        .order_by("case_id", "added_at", "id")
+    )
+    for participant in participants:
+        membership = getattr(participant.user, "membership", None)
+        if (
+            membership is not None
+            and membership.organisation_id == organisation_of[participant.case_id]
+        ):
+            people[participant.case_id].append(participant.user)
+    return people
+
+
+def notify_customers(
+    case: Case, kind: NotificationKind, *, event=None, message=None, skip=None
+) -> int:
+    """Queue a customer email to everyone who follows the case (`customers_to_tell`),
+    but `skip`: the customer who caused it is not told what they just did. Returns how
+    many were queued."""
+    return sum(
+        outbox.queue(case, kind, recipient=person, event=event, message=message) is not None
+        for person in customers_to_tell(case)
+        if skip is None or person.pk != skip.pk
+    )

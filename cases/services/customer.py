@@ -27,13 +27,14 @@ from cases.models import (
     Status,
     is_engineer,
 )
+from cases.services import participants
 from cases.services.common import (
     actor_kind,
     add_message,
     apply_transition,
     lock_case,
     notify_assignee,
-    notify_requester,
+    notify_customers,
     record_event,
     require_customer,
 )
@@ -57,6 +58,7 @@ def case_open(
     source: MessageSource = MessageSource.WEB,
     email_message_id: str = "",
     follow_up_of: Case | None = None,
+    colleagues: Iterable[str] = (),
 ) -> Case:
     """Open a case in New for a customer of an organisation.
 
@@ -64,10 +66,19 @@ def case_open(
     the history entry "opened". `follow_up_of` links a case started by an email reply
     to a closed one. Queues the acknowledgement to the requester and, for P1 and P2,
     the alert to the engineers (P3 and P4 wait for the daily digest).
+
+    `colleagues`: addresses of colleagues to share the case with at once (see
+    `participants.case_add_participants`). Any that may not be added refuses the
+    whole case (`ParticipantsRefused`): nothing is opened.
     """
     membership = getattr(requester, "membership", None)
     if membership is None:
         raise ActionNotPermitted("Your account is not part of an organisation yet.")
+    colleagues = list(colleagues)
+    sharing_with = []
+    if colleagues:
+        opening = Case(requester=requester, organisation_id=membership.organisation_id)
+        sharing_with = participants.colleagues_for(opening, colleagues)
     now = timezone.now()
     case = Case.objects.create(
         requester=requester,
@@ -100,9 +111,13 @@ def case_open(
         to_status=Status.NEW,
         created_at=now,
     )
-    notify_requester(case, NotificationKind.CASE_OPENED, event=event)
+    # The acknowledgement is the requester's alone; colleagues added below are told
+    # the case was shared with them.
+    outbox.queue(case, NotificationKind.CASE_OPENED, recipient=requester, event=event)
     if case.priority in URGENT_PRIORITIES:
         outbox.queue_new_case_alert(case, event=event)
+    if sharing_with:
+        participants.add_colleagues(case, sharing_with, actor=requester)
     return case
 
 
@@ -139,7 +154,7 @@ def case_reply(
         )
         case.last_activity_at = now
         case.save(update_fields=["last_activity_at", "updated_at"])
-        notify_requester(case, NotificationKind.ENGINEER_REPLY, message=message)
+        notify_customers(case, NotificationKind.ENGINEER_REPLY, message=message)
         return message
 
     require_customer(case, author)
@@ -285,7 +300,8 @@ def case_answer_approval(*, case: Case, customer, approved: bool, comment: str =
 
 
 def _notify_reopened(case: Case, event: CaseEvent, *, message: Message | None = None) -> None:
-    notify_requester(case, NotificationKind.REOPENED, event=event)
+    # Everyone who follows the case, whoever reopened it: the email says who has it now.
+    notify_customers(case, NotificationKind.REOPENED, event=event)
     if event.actor_kind == Actor.CUSTOMER:
         # The engineer sees why the customer reopened it.
         notify_assignee(case, NotificationKind.CUSTOMER_REOPENED, event=event, message=message)
@@ -293,13 +309,16 @@ def _notify_reopened(case: Case, event: CaseEvent, *, message: Message | None = 
 
 @transaction.atomic
 def case_mark_resolved(*, case: Case, customer) -> Case:
-    """The customer marks their own case resolved: the 7-day clock starts, no email to them."""
+    """A customer marks the case resolved: the 7-day clock starts. The engineer is told,
+    and the other customers get the resolved email (confirm, or reopen); no email to the
+    one who did it."""
     case = lock_case(case)
     require_customer(case, customer)
     event = apply_transition(
         case, "mark_resolved", actor=customer, reason="Marked resolved by the customer"
     )
     notify_assignee(case, NotificationKind.CUSTOMER_RESOLVED, event=event)
+    notify_customers(case, NotificationKind.RESOLVED, event=event, skip=customer)
     return case
 
 
@@ -309,7 +328,8 @@ def case_confirm_resolution(*, case: Case, customer, rating: str = "", comment: 
 
     `rating` ("good" or "bad", optional) answers "Did this solve your problem?", with an
     optional comment; both are stored on the case. Writes the history entry saying the
-    customer confirmed and queues the email telling the assigned engineer.
+    customer confirmed and queues the emails telling the assigned engineer and the
+    other customers of the case.
     """
     if rating and rating not in Rating.values:
         raise CaseActionError("Choose whether this solved your problem, or leave it blank.")
@@ -331,6 +351,7 @@ def case_confirm_resolution(*, case: Case, customer, rating: str = "", comment: 
     case.last_customer_activity_at = event.created_at
     case.save(update_fields=["last_customer_activity_at", "updated_at"])
     notify_assignee(case, NotificationKind.CUSTOMER_CONFIRMED, event=event)
+    notify_customers(case, NotificationKind.CLOSED, event=event, skip=customer)
     return case
 
 
@@ -338,8 +359,8 @@ def case_confirm_resolution(*, case: Case, customer, rating: str = "", comment: 
 def case_close(*, case: Case, actor, reason: str = "") -> Case:
     """Close a case now, by its customer or an engineer. Closed cases stay in history.
 
-    The other side is told: the assigned engineer when the customer closed it, the
-    requester when an engineer did.
+    Everyone else is told: the assigned engineer when a customer closed it, and the
+    customers (requester and participants) but the one who closed it.
     """
     case = lock_case(case)
     if not is_engineer(case, actor):
@@ -349,8 +370,7 @@ def case_close(*, case: Case, actor, reason: str = "") -> Case:
     event = apply_transition(case, "close", actor=actor, reason=reason.strip() or default_reason)
     if by_customer:
         notify_assignee(case, NotificationKind.CUSTOMER_CLOSED, event=event)
-    else:
-        notify_requester(case, NotificationKind.CLOSED, event=event)
+    notify_customers(case, NotificationKind.CLOSED, event=event, skip=actor)
     return case
 
 

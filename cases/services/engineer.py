@@ -21,7 +21,7 @@ from cases.services.common import (
     add_message,
     apply_transition,
     lock_case,
-    notify_requester,
+    notify_customers,
     record_event,
     require_engineer,
 )
@@ -111,8 +111,9 @@ def case_start_work(*, case: Case, engineer) -> Case:
 def case_request_info(*, case: Case, engineer, message: str, kind: str) -> Case:
     """Ask the customer for information: Pending Customer, 14-day clock (re)started.
 
-    The engineer's message is required and is posted to the thread; the customer is
-    emailed with it and with the date the case closes without a reply.
+    The engineer's message is required and is posted to the thread; the customers (the
+    requester and the participants) are emailed with it and with the date the case
+    closes without a reply.
     """
     require_engineer(engineer)
     if not message or not message.strip():
@@ -135,13 +136,14 @@ def case_request_info(*, case: Case, engineer, message: str, kind: str) -> Case:
         info_request_kind=kind,
         source=MessageSource.ADMIN,
     )
-    notify_requester(case, NotificationKind.PENDING_CUSTOMER, event=event, message=posted)
+    notify_customers(case, NotificationKind.PENDING_CUSTOMER, event=event, message=posted)
     return case
 
 
 @transaction.atomic
 def case_resolve(*, case: Case, engineer, message: str = "") -> Case:
-    """An engineer resolves the case: 7-day clock; the customer is asked to confirm or reopen."""
+    """An engineer resolves the case: 7-day clock; the customers are asked to confirm or
+    reopen."""
     require_engineer(engineer)
     case = lock_case(case)
     event = apply_transition(case, "resolve", actor=engineer, reason="Resolved by engineer")
@@ -154,7 +156,7 @@ def case_resolve(*, case: Case, engineer, message: str = "") -> Case:
             body=message,
             source=MessageSource.ADMIN,
         )
-    notify_requester(case, NotificationKind.RESOLVED, event=event, message=posted)
+    notify_customers(case, NotificationKind.RESOLVED, event=event, message=posted)
     return case
 
 

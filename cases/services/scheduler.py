@@ -27,11 +27,13 @@ from cases.models import (
 from cases.policy import auto_close_reason, reminder_days_before, reminders_due
 from cases.services.common import (
     apply_transition,
+    customers_to_tell,
+    customers_to_tell_many,
     fire_transition,
     lock_case,
     new_event,
     notify_assignee,
-    notify_requester,
+    notify_customers,
 )
 from portal.timefmt import display
 
@@ -76,7 +78,7 @@ def case_auto_close(*, case_id: int) -> Case | None:
             args=(now,),
             now=now,
         )
-        notify_requester(case, NotificationKind.AUTO_CLOSED, event=event)
+        notify_customers(case, NotificationKind.AUTO_CLOSED, event=event)
         notify_assignee(case, NotificationKind.ENGINEER_AUTO_CLOSED, event=event)
         return case
 
@@ -93,7 +95,7 @@ def _auto_close_batch(case_ids: Sequence[int]) -> list[Case]:
     """
     cases = (
         Case.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("requester", "assignee")
+        .select_related("requester__membership", "assignee")
         .filter(pk__in=case_ids)
         .order_by("pk")
     )
@@ -129,9 +131,10 @@ def _auto_close_batch(case_ids: Sequence[int]) -> list[Case]:
     CaseEvent.objects.bulk_create(events)
     service_levels.cases_closed([case.pk for case in closing], now)
     emails = []
+    customers = customers_to_tell_many(closing)
     for case, event in zip(closing, events, strict=True):
-        if case.requester.is_active:
-            emails.append((case, NotificationKind.AUTO_CLOSED, event, case.requester))
+        for person in customers[case.pk]:
+            emails.append((case, NotificationKind.AUTO_CLOSED, event, person))
         if case.assignee_id and case.assignee.is_active:
             emails.append((case, NotificationKind.ENGINEER_AUTO_CLOSED, event, case.assignee))
     outbox.queue_many(emails)
@@ -201,9 +204,11 @@ def _in_batches(
 def send_due_reminders() -> int:
     """Queue the reminder emails that are due for Pending Customer cases.
 
-    By default 7 days and 1 day before the automatic close. Only the latest reminder
-    that is due is queued (after an outage nobody gets two at once), and each is unique
-    per case, clock start and threshold, so reruns queue nothing twice.
+    By default 7 days and 1 day before the automatic close, to each customer the case's
+    emails go to (the requester and the participants). Only the latest reminder that is
+    due is queued (after an outage nobody gets two at once), and each is unique per
+    case, clock start, threshold and recipient, so reruns queue nothing twice. Returns
+    how many were queued.
     """
     from cases.selectors import case_list_awaiting_reminder
 
@@ -219,17 +224,18 @@ def send_due_reminders() -> int:
             # clock, and such a case gets no reminder. A busy case is left to the next run.
             case = (
                 Case.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("requester")
+                .select_related("requester__membership")
                 .filter(pk=case_id, status=Status.PENDING_CUSTOMER, auto_close_held_reason="")
                 .first()
             )
             deadline = case.auto_close_at if case is not None else None
-            if deadline is None or now >= deadline or not case.requester.is_active:
+            if deadline is None or now >= deadline:
                 continue
             due = reminders_due(deadline, now)
             if not due:
                 continue
-            queued += int(outbox.queue_reminder(case, days_before=min(due)))
+            for person in customers_to_tell(case):
+                queued += int(outbox.queue_reminder(case, days_before=min(due), recipient=person))
     return queued
 
 

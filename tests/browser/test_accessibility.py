@@ -61,6 +61,15 @@ def test_customer_pages_are_accessible_and_fit_a_phone(page, live_url):
         kind=InfoRequestKind.APPROVAL,
     )
     services.case_reply(case=pending, author=pending.assignee, body="Also, here is a note.")
+    # Shared with a colleague whose address is long: the people list must still fit.
+    colleague = customer(
+        me.membership.organisation,
+        full_name="Maximiliane Colleague-Oberhauser",
+        email="maximiliane.colleague-oberhauser.operations@example.com",
+    )
+    services.case_add_participants(
+        case=pending, actor=me, addresses=[colleague.email], message="Please approve."
+    )
     closed = CaseFactory(requester=me, closed=True)
     CaseFactory(requester=me, resolved=True)
     unsubscribe_path = email_preferences.unsubscribe_url(me, EmailTopic.REMINDERS).removeprefix(
@@ -83,6 +92,7 @@ def test_customer_pages_are_accessible_and_fit_a_phone(page, live_url):
     pages = {
         "my cases": "/cases/",
         "my organisation's cases": "/cases/?scope=organisation",
+        "shared with me": "/cases/?scope=shared",
         "open a case": "/cases/new/",
         "pending case": pending.get_absolute_url(),
         "case with a response target": waiting.get_absolute_url(),
@@ -113,6 +123,11 @@ def test_customer_pages_are_accessible_and_fit_a_phone(page, live_url):
     page.goto(f"{live_url}{unsubscribe_path}")
     page.get_by_role("button", name="Unsubscribe").click()
     problems += page_problems(page, "unsubscribed")
+    page.goto(f"{live_url}{pending.get_absolute_url()}")
+    page.get_by_label("Colleague's email address").fill("someone@elsewhere.example")
+    page.get_by_role("button", name="Add colleague").click()
+    page.locator("[data-error-summary]").wait_for()
+    problems += page_problems(page, "add a colleague with errors")
 
     assert problems == []
     assert csp_errors == []

@@ -5,9 +5,10 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from cases import invariants, services
-from cases.models import Actor, Case, CaseEvent, Message, Status
+from cases.models import Actor, Case, CaseEvent, CaseParticipant, Message, Status
+from portal.models import Membership, User
 from tests import journeys
-from tests.factories import CaseFactory, days
+from tests.factories import CaseFactory, OrganisationFactory, UserFactory, days
 
 pytestmark = pytest.mark.django_db
 
@@ -159,3 +160,70 @@ def test_a_target_running_while_the_case_waits_on_the_customer_is_reported(
     )
     violations = [str(v) for v in invariants.find_violations() if v.rule == "service level"]
     assert violations == [f"[service level] case {case.pk}: is resolved with its target running"]
+
+
+# --- Participants -----------------------------------------------------------------------
+
+
+def shared_with_a_colleague(requester, engineer):
+    """A case shared through the service with a member of the requester's organisation."""
+    from tests.factories import customer as make_customer
+
+    colleague = make_customer(requester.membership.organisation)
+    case = journeys.in_progress(requester, engineer)
+    services.case_add_participants(case=case, actor=requester, addresses=[colleague.email])
+    return case, colleague
+
+
+def test_sharing_removing_and_leaving_through_the_services_pass(customer, engineer):
+    case, colleague = shared_with_a_colleague(customer, engineer)
+    other, _ = shared_with_a_colleague(customer, engineer)
+    services.case_resolve(case=case, engineer=engineer)
+    services.case_confirm_resolution(case=case, customer=colleague)
+    services.case_remove_participant(
+        case=other, actor=customer, participant_id=other.participants.get().pk
+    )
+    colleague.is_active = False
+    colleague.save()
+
+    assert invariants.find_violations() == []
+
+
+def test_a_participant_outside_the_cases_organisation_is_reported(customer, engineer):
+    case, colleague = shared_with_a_colleague(customer, engineer)
+    # Moved behind the services' back: no signal, so nobody dropped them from the case.
+    Membership.objects.filter(user=colleague).update(organisation=OrganisationFactory())
+
+    violations = [str(v) for v in invariants.find_violations() if v.rule == "participant"]
+
+    participant = case.participants.get()
+    assert violations == [
+        f"[participant] case {case.pk}: participant {participant.pk} (user {colleague.pk}) "
+        "is not a member of its organisation"
+    ]
+
+
+def test_an_inactive_participant_is_reported(customer, engineer):
+    case, colleague = shared_with_a_colleague(customer, engineer)
+    User.objects.filter(pk=colleague.pk).update(is_active=False)  # no signal either
+
+    assert [str(v) for v in invariants.find_violations()] == [
+        f"[participant] case {case.pk}: participant {case.participants.get().pk} "
+        f"(user {colleague.pk}) is inactive"
+    ]
+
+
+def test_a_participant_of_no_organisation_is_reported(customer, engineer):
+    case = journeys.in_progress(customer, engineer)
+    CaseParticipant.objects.create(case=case, user=UserFactory())
+
+    assert rules() == ["participant"]
+
+
+def test_the_requester_as_a_participant_is_reported(customer, engineer):
+    case = journeys.in_progress(customer, engineer)
+    CaseParticipant.objects.create(case=case, user=customer)
+
+    assert [str(v) for v in invariants.find_violations()] == [
+        f"[participant] case {case.pk}: participant {case.participants.get().pk} is the requester"
+    ]

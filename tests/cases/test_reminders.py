@@ -178,7 +178,7 @@ def test_the_email_and_the_obsolete_check_read_the_columns_not_the_key(
     """The dedupe key only keeps reminders unique: what it spells is never read back."""
     time_machine.move_to(ASKED + days(7))
     pending_case.refresh_from_db()
-    outbox.queue_reminder(pending_case, days_before=7)
+    outbox.queue_reminder(pending_case, days_before=7, recipient=pending_case.requester)
     reminder = Notification.objects.get(kind=NotificationKind.REMINDER)
     Notification.objects.filter(pk=reminder.pk).update(dedupe_key="reminder:opaque")
     reminder.refresh_from_db()

@@ -129,7 +129,7 @@ def test_without_a_bounce_the_same_case_closes_after_14_days(client, start, time
 def test_mailgun_permanent_failure_of_a_reminder_holds_the_case(client, start):
     question = ask()
     case = question.case
-    outbox.queue_reminder(case, days_before=7)
+    outbox.queue_reminder(case, days_before=7, recipient=case.requester)
     reminder = case.notifications.get(kind=NotificationKind.REMINDER)
     Notification.objects.filter(pk=reminder.pk).update(
         state=NotificationState.SENT, provider_message_id=MAILGUN_ID

@@ -59,7 +59,7 @@ def test_subject_of_controls_alone_is_refused_as_empty(client, customer):
         "/cases/new/", {"subject": "\x00\u202e\r\n", "priority": Priority.P3, "description": "x"}
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "This field is required." in response.content.decode()
     assert not Case.objects.exists()
 

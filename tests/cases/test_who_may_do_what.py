@@ -21,7 +21,17 @@ from tests.factories import CaseFactory, EngineerFactory, customer
 
 pytestmark = pytest.mark.django_db
 
-ACTORS = ["requester", "colleague", "teammate", "stranger", "engineer", "anonymous"]
+# colleague: an organisation admin; participant: a member the case is shared with;
+# teammate: a member it is not shared with.
+ACTORS = [
+    "requester",
+    "colleague",
+    "participant",
+    "teammate",
+    "stranger",
+    "engineer",
+    "anonymous",
+]
 # The customer's actions: the transitions with a button, the reply and the approval.
 CUSTOMER_ACTIONS = ("reply", *CUSTOMER_TRANSITIONS, "answer_approval")
 URL_NAMES = {"answer_approval": "approval"}
@@ -55,11 +65,18 @@ def make_actor(kind: str, case: Case):
     return {
         "requester": lambda: case.requester,
         "colleague": lambda: customer(case.organisation, sees_organisation=True),
+        "participant": lambda: _participant(case),
         "teammate": lambda: customer(case.organisation),
         "stranger": lambda: customer(),
         "engineer": lambda: EngineerFactory(),
         "anonymous": AnonymousUser,
     }[kind]()
+
+
+def _participant(case: Case):
+    member = customer(case.organisation)
+    services.case_add_participants(case=case, actor=case.requester, addresses=[member.email])
+    return member
 
 
 class _Undo(Exception):
@@ -93,10 +110,15 @@ def buttons_on_case_page(client, case: Case, user) -> set[str]:
 
 
 def buttons_on_my_cases(client, case: Case, user) -> set[str]:
-    """The row's own buttons in My Cases (the organisation view for a colleague's case)."""
+    """The row's own buttons in My Cases (the view that lists the case for this user)."""
     if not user.is_authenticated:
         return set()
-    scope = "" if case.requester_id == user.pk else "&scope=organisation"
+    if case.requester_id == user.pk:
+        scope = ""
+    elif case.participants.filter(user=user).exists():
+        scope = "&scope=shared"
+    else:
+        scope = "&scope=organisation"
     page = client.get(f"{reverse('cases:list')}?status=all{scope}").content.decode()
     if case.get_absolute_url() not in page:
         return set()
@@ -134,7 +156,7 @@ def test_the_customer_buttons_are_what_the_state_machine_allows_and_the_services
     assert shown == allowed == accepted
     row = buttons_on_my_cases(client, case, user)
     assert row == allowed & {"mark_resolved", "confirm"} if actor != "engineer" else not row
-    if actor in ("requester", "colleague"):
+    if actor in ("requester", "colleague", "participant"):
         assert shown, "a customer of the case always has something to do"
 
 

@@ -2,7 +2,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from cases import services
-from cases.models import Attachment, Case, CaseEvent, Message, Notification
+from cases.models import Attachment, Case, CaseEvent, CaseParticipant, Message, Notification
 from portal.models import EmailOptOut, User
 from tests import journeys
 from tests.factories import customer
@@ -38,8 +38,18 @@ def victim_attachment(victim_case):
 
 @pytest.fixture
 def colleague(organisation):
-    """Same organisation, not allowed to follow colleagues' cases."""
+    """Same organisation, a member (not an organisation admin), not on the victim's case."""
     return customer(organisation)
+
+
+@pytest.fixture
+def victim_participant(victim_case, organisation):
+    """A colleague the victim shared their case with (not `colleague`)."""
+    teammate = customer(organisation, email="teammate@example.com")
+    [participant] = services.case_add_participants(
+        case=victim_case, actor=victim_case.requester, addresses=[teammate.email]
+    )
+    return participant
 
 
 @pytest.fixture
@@ -55,6 +65,7 @@ def snapshot() -> dict:
         "events": CaseEvent.objects.count(),
         "notifications": Notification.objects.count(),
         "attachments": Attachment.objects.count(),
+        "participants": sorted(CaseParticipant.objects.values_list("case_id", "user_id")),
         "users": sorted(
             User.objects.values_list("pk", "password", "is_active", "email", "time_zone")
         ),

@@ -18,10 +18,11 @@ from tests.security.routes import (
 pytestmark = pytest.mark.django_db
 
 
-def every_path(victim_case, victim_attachment, engineer):
+def every_path(victim_case, victim_attachment, engineer, participant_id=1):
     values = {
         "reference": victim_case.reference,
         "attachment_id": victim_attachment.pk,
+        "participant_id": participant_id,
         "object_id": victim_case.pk,
         "content_type_id": ContentType.objects.get_for_model(Case).pk,
         "id": engineer.pk,
@@ -39,15 +40,19 @@ def every_path(victim_case, victim_attachment, engineer):
 
 @pytest.mark.parametrize("who", ["customer", "engineer", "anonymous"])
 def test_post_without_csrf_token_is_refused_everywhere(
-    who, customer, engineer, victim_case, victim_attachment
+    who, customer, engineer, victim_case, victim_attachment, victim_participant
 ):
     client = Client(enforce_csrf_checks=True)
     if who != "anonymous":
         client.force_login({"customer": customer, "engineer": engineer}[who])
     before = snapshot()
     checked = 0
-    for route, path in every_path(victim_case, victim_attachment, engineer):
-        response = client.post(path, {"body": "forged", "confirm": "on", "decision": "approve"})
+    paths = every_path(victim_case, victim_attachment, engineer, victim_participant.pk)
+    for route, path in paths:
+        response = client.post(
+            path,
+            {"body": "forged", "confirm": "on", "decision": "approve", "email": "x@example.com"},
+        )
         # Without its signed token, the exempt link is refused all the same.
         expected = 400 if route.name in CSRF_EXEMPT_ROUTES else 403
         assert response.status_code == expected, f"POST {path} ({route}) -> {response.status_code}"
@@ -65,13 +70,15 @@ def test_only_provider_webhooks_and_the_unsubscribe_link_are_csrf_exempt():
 
 
 @pytest.mark.parametrize("who", ["customer", "engineer"])
-def test_get_never_changes_state(who, customer, engineer, victim_case, victim_attachment):
+def test_get_never_changes_state(
+    who, customer, engineer, victim_case, victim_attachment, victim_participant
+):
     engineer.is_superuser = True  # sees every admin page, delete confirmations included
     engineer.save()
     client = Client()
     client.force_login({"customer": customer, "engineer": engineer}[who])
     before = snapshot()
-    for route, path in every_path(victim_case, victim_attachment, engineer):
+    for route, path in every_path(victim_case, victim_attachment, engineer, victim_participant.pk):
         response = client.get(path)
         assert response.status_code < 500, f"GET {path} ({route})"
         assert snapshot() == before, f"GET {path} ({route}) changed the database"

@@ -22,6 +22,8 @@ POST_DATA = {
     "subject": "Injected",
     "description": "Injected",
     "priority": "3",
+    # Sharing the case: with the attacker themselves, or anyone.
+    "email": "colleague@example.com",
 }
 
 
@@ -31,13 +33,14 @@ def assert_no_data(response, route, who):
         assert secret.encode() not in content, f"{who} saw {secret!r} through {route}"
 
 
-def hostile_paths(victim_case, victim_attachment, outsider_case):
+def hostile_paths(victim_case, victim_attachment, outsider_case, victim_participant):
     """(route, path) for every portal route aimed at the victim's case."""
     paths = []
     for route in portal_routes():
         values = {
             "reference": victim_case.reference,
             "attachment_id": victim_attachment.pk,
+            "participant_id": victim_participant.pk,
             # A signed email link works without signing in: a forged one is refused.
             "action": "confirm",
             "token": "forged",
@@ -47,6 +50,10 @@ def hostile_paths(victim_case, victim_attachment, outsider_case):
             # The victim's file through the attacker's own case.
             own = {"reference": outsider_case.reference, "attachment_id": victim_attachment.pk}
             paths.append((route, concrete_path(route, own)))
+        if "participant_id" in route.parameters:
+            # Removing the victim's colleague through the attacker's own case.
+            own = {"reference": outsider_case.reference, "participant_id": victim_participant.pk}
+            paths.append((route, concrete_path(route, own)))
     return paths
 
 
@@ -54,18 +61,21 @@ def test_sweep_covers_every_portal_route():
     names = {str(route) for route in portal_routes()}
     # The sweep reads the resolver; this only proves it found the pages we know of.
     assert {"cases:list", "cases:detail", "cases:reply", "cases:attachment"} <= names
+    assert {"cases:add_participant", "cases:remove_participant"} <= names
     assert "help:case_statuses" in names
 
 
 @pytest.mark.parametrize("who", ["anonymous", "colleague", "outsider"])
 def test_nobody_but_the_customer_reaches_a_case(
-    who, victim_case, victim_attachment, outsider_case, colleague, stranger
+    who, victim_case, victim_attachment, outsider_case, victim_participant, colleague, stranger
 ):
     client = Client()
     if who != "anonymous":
         client.force_login({"colleague": colleague, "outsider": stranger}[who])
     before = snapshot()
-    for route, path in hostile_paths(victim_case, victim_attachment, outsider_case):
+    for route, path in hostile_paths(
+        victim_case, victim_attachment, outsider_case, victim_participant
+    ):
         targets_case = "reference" in route.parameters
         for method in ("get", "post", "put", "delete"):
             if method == "post" and not targets_case and who != "anonymous":

@@ -46,7 +46,7 @@ def odd_paths(routes, valid: dict[str, object]):
     """Each route with one parameter at a time made odd, the others valid."""
     for route in routes:
         for name in route.parameters:
-            if name not in ("reference", "attachment_id", "object_id"):
+            if name not in ("reference", "attachment_id", "object_id", "participant_id"):
                 continue
             for odd in ODD_REFERENCES if name == "reference" else ODD_IDS:
                 path = concrete_path(route, {**valid, name: odd})
@@ -55,10 +55,14 @@ def odd_paths(routes, valid: dict[str, object]):
 
 
 def test_every_case_route_answers_404_to_odd_references_and_ids(
-    customer, victim_case, victim_attachment
+    customer, victim_case, victim_attachment, victim_participant
 ):
     client = no_error_client(customer)
-    valid = {"reference": victim_case.reference, "attachment_id": victim_attachment.pk}
+    valid = {
+        "reference": victim_case.reference,
+        "attachment_id": victim_attachment.pk,
+        "participant_id": victim_participant.pk,
+    }
     before = snapshot()
     checked = 0
     for route, path in odd_paths(portal_routes(), valid):

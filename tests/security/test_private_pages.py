@@ -20,12 +20,13 @@ def assert_not_stored(response, where: str) -> None:
 
 
 def test_every_portal_page_is_private_and_not_stored_when_signed_in(
-    client, customer, victim_case, victim_attachment
+    client, customer, victim_case, victim_attachment, victim_participant
 ):
     client.force_login(customer)
     values = {
         "reference": victim_case.reference,
         "attachment_id": victim_attachment.pk,
+        "participant_id": victim_participant.pk,
         "action": "confirm",
         "token": "forged",
     }

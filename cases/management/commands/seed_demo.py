@@ -17,9 +17,10 @@ from portal.models import SUPPORT_ENGINEERS_GROUP, Membership, Organisation, Rol
 PASSWORD = "portal-demo"
 
 ACCOUNTS = [
-    # email, full name, organisation, sees organisation's cases, engineer
+    # email, full name, organisation, organisation admin (sees all its cases), engineer
     ("customer@example.com", "Casey Customer", "Acme Cloud", True, False),
-    ("colleague@example.com", "Cole Colleague", "Acme Cloud", True, False),
+    # A member: their own cases and the one Casey shares with them.
+    ("colleague@example.com", "Cole Colleague", "Acme Cloud", False, False),
     ("other@example.com", "Olivia Other", "Globex Systems", False, False),
     ("engineer@example.com", "Erin Engineer", None, False, True),
 ]
@@ -123,8 +124,13 @@ class Command(BaseCommand):
             )
             self.stdout.write(self.style.SUCCESS("Demo cases created."))
         self.stdout.write("\nDemo logins (password: portal-demo):")
-        for email, name, organisation, _, is_engineer in ACCOUNTS:
-            role = "engineer, /admin/" if is_engineer else f"customer of {organisation}"
+        for email, name, organisation, is_admin, is_engineer in ACCOUNTS:
+            if is_engineer:
+                role = "engineer, /admin/"
+            elif is_admin:
+                role = f"customer of {organisation}, organisation admin: sees all its cases"
+            else:
+                role = f"customer of {organisation}, member: own and shared cases"
             zone = users[email].shown_zone.key
             self.stdout.write(f"  {email:<24} {name} ({role}; times in {zone})")
 
@@ -213,6 +219,13 @@ class Command(BaseCommand):
                 "(journalctl -u kubelet --since '1 hour ago') and the output of "
                 "`kubectl describe node` for it?"
             ),
+        )
+        # Shared with a colleague who can fetch the logs: a history entry and an email.
+        services.case_add_participants(
+            case=case,
+            actor=customer,
+            addresses=[colleague.email],
+            message="Cole, could you send the kubelet logs? You have shell access to the nodes.",
         )
 
         case = open_case(
