@@ -170,6 +170,13 @@ def attachment_file_response(attachment: Attachment) -> FileResponse:
     """An attachment as a download, never rendered inline, never cached by proxies.
 
     Callers have checked that the person may see it (customer page or admin).
+
+    The bytes go through the portal from the storage (the local disk or a private
+    bucket), never by a redirect to a signed bucket URL: the download then keeps the
+    headers set here and by the portal's middleware (Content-Disposition, nosniff, CSP,
+    no-store), cannot be passed on while a signature is valid, and works the same on
+    either storage. Attachments are small (ATTACHMENT_MAX_BYTES), so the bytes cost
+    the web process little.
     """
     response = FileResponse(
         attachment.file.open("rb"),

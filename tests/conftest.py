@@ -20,6 +20,31 @@ def _isolated(settings, tmp_path):
     celery_app.conf.task_always_eager = False
 
 
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """An S3-compatible HTTP endpoint on loopback, started once per test process."""
+    from tests.storage import S3Endpoint
+
+    endpoint = S3Endpoint()
+    yield endpoint
+    endpoint.stop()
+
+
+@pytest.fixture(params=["disk", "s3"])
+def file_storage(request, settings):
+    """Runs the test with attachments on the local disk, then in a private S3 bucket (a
+    new one per test); returns the storage attachments are written to."""
+    from django.core.files.storage import default_storage
+
+    if request.param == "s3":
+        endpoint = request.getfixturevalue("s3_endpoint")
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "default": endpoint.storage_settings(endpoint.new_bucket()),
+        }
+    return default_storage
+
+
 @pytest.fixture
 def organisation():
     from tests.factories import OrganisationFactory

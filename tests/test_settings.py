@@ -280,3 +280,101 @@ def test_portal_settings_picks_the_module_by_debug_unless_one_is_named(tmp_path,
     assert result.returncode == 0, result.stderr
     storage = "StaticFilesStorage" if debug == "True" else "CompressedManifestStaticFilesStorage"
     assert result.stdout.split() == [debug, storage]
+
+
+# --- Where attachments are kept ---------------------------------------------------------
+
+STORAGE_SCRIPT = (
+    "from django.core.files.storage import default_storage as d; "
+    "d._setup(); s = d._wrapped; print(type(s).__name__); "
+    "print(getattr(s, 'location', None)); "
+    "print(*[getattr(s, o, '-') for o in ('bucket_name', 'endpoint_url', 'region_name', "
+    "'default_acl', 'querystring_auth', 'querystring_expire', 'custom_domain', "
+    "'file_overwrite')]); "
+    "print(s.client_config.s3 if hasattr(s, 'client_config') else '-')"
+)
+S3_ENV = {
+    "AWS_STORAGE_BUCKET_NAME": "portal-attachments",
+    "AWS_S3_ENDPOINT_URL": "https://minio.example.com:9000",
+    "AWS_S3_REGION_NAME": "eu-west-1",
+    "AWS_S3_ADDRESSING_STYLE": "path",
+    "AWS_ACCESS_KEY_ID": "portal",
+    "AWS_SECRET_ACCESS_KEY": "secret",
+}
+
+
+@pytest.mark.parametrize("debug", ["true", "false"])
+def test_attachments_are_kept_on_the_local_disk_by_default(tmp_path, debug):
+    env = {"DEBUG": "true"} if debug == "true" else production_env()
+
+    result = manage("shell", "--no-imports", "-c", STORAGE_SCRIPT, env=env, var_dir=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:2] == ["FileSystemStorage", str(tmp_path / "media")]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param({}, id="bucket-name-implies-s3"),
+        pytest.param({"STORAGE_BACKEND": "s3"}, id="named"),
+        pytest.param({"STORAGE_BACKEND": "S3 "}, id="named-loosely"),
+    ],
+)
+def test_a_bucket_keeps_attachments_private(tmp_path, change):
+    """No public ACL, signed short-lived URLs only, no public domain, nothing replaced."""
+    env = {**production_env(), **S3_ENV, **change}
+
+    result = manage("shell", "--no-imports", "-c", STORAGE_SCRIPT, env=env, var_dir=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:4] == [
+        "S3Storage",
+        "",
+        "portal-attachments https://minio.example.com:9000 eu-west-1 None True 60 None False",
+        "{'addressing_style': 'path'}",
+    ]
+
+
+def test_the_disk_can_be_chosen_while_a_bucket_is_named(tmp_path):
+    env = {**production_env(), **S3_ENV, "STORAGE_BACKEND": "filesystem"}
+
+    result = manage("shell", "--no-imports", "-c", STORAGE_SCRIPT, env=env, var_dir=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[0] == "FileSystemStorage"
+
+
+@pytest.mark.parametrize(
+    ("env", "complaint"),
+    [
+        pytest.param(
+            {"STORAGE_BACKEND": "s3"}, "set AWS_STORAGE_BUCKET_NAME", id="s3-without-bucket"
+        ),
+        pytest.param(
+            {"STORAGE_BACKEND": "gcs"},
+            'STORAGE_BACKEND must be "filesystem" or "s3"',
+            id="unknown-backend",
+        ),
+    ],
+)
+def test_a_storage_that_cannot_work_is_refused_at_start(tmp_path, env, complaint):
+    result = manage("check", env={"DEBUG": "true", **env}, var_dir=tmp_path)
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert complaint in result.stderr
+
+
+def test_check_deploy_reports_nothing_with_attachments_in_a_bucket(tmp_path):
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        env={**production_env(), **S3_ENV},
+        var_dir=tmp_path,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert SYSTEM_CHECK_OK in result.stdout

@@ -255,9 +255,89 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+
+
+def s3_storage(
+    *,
+    bucket_name: str,
+    endpoint_url: str = "",
+    region_name: str = "",
+    addressing_style: str = "",
+    location: str = "",
+    **credentials: str,
+) -> dict:
+    """Attachments in a private bucket of any S3-compatible store (AWS S3, MinIO, R2).
+
+    Credentials come from boto3's usual places (AWS_ACCESS_KEY_ID and
+    AWS_SECRET_ACCESS_KEY, an instance or task role) unless passed in `credentials`.
+    Nothing here can make an object public: no ACL is sent (the bucket's own, private,
+    applies), a URL would be signed and short-lived, and the portal never hands one out.
+    """
+    from boto3.s3.transfer import TransferConfig
+    from botocore.config import Config
+
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket_name,
+            "endpoint_url": endpoint_url or None,
+            "region_name": region_name or None,
+            "location": location,
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": 60,
+            "custom_domain": None,
+            # Stored names are random; never replace an object that is there all the same.
+            "file_overwrite": False,
+            # Opaque bytes a browser would save, not render, were an object ever reached
+            # directly; the download view sends the checked type and name.
+            "object_parameters": {
+                "ContentType": "application/octet-stream",
+                "ContentDisposition": "attachment",
+            },
+            # A download is copied from the bucket before it is sent: past 1 MB into a
+            # temporary file rather than memory.
+            "max_memory_size": 1024 * 1024,
+            # A file is at most ATTACHMENT_MAX_BYTES: a pool of threads per transfer
+            # costs a web request more time than it saves.
+            "transfer_config": TransferConfig(use_threads=False),
+            # A store that hangs slows a request down, it does not hold it for minutes.
+            "client_config": Config(
+                s3={"addressing_style": addressing_style} if addressing_style else {},
+                connect_timeout=5,
+                read_timeout=30,
+                retries={"mode": "standard", "max_attempts": 3},
+            ),
+            **credentials,
+        },
+    }
+
+
+def attachment_storage() -> dict:
+    """The `default` storage, where attachments are kept: MEDIA_ROOT on the local disk,
+    or a bucket with STORAGE_BACKEND=s3 (implied by AWS_STORAGE_BUCKET_NAME)."""
+    bucket = os.environ.get("AWS_STORAGE_BUCKET_NAME", "").strip()
+    backend = os.environ.get("STORAGE_BACKEND", "").strip().lower() or (
+        "s3" if bucket else "filesystem"
+    )
+    if backend == "filesystem":
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    if backend != "s3":
+        raise ImproperlyConfigured('STORAGE_BACKEND must be "filesystem" or "s3".')
+    if not bucket:
+        raise ImproperlyConfigured("STORAGE_BACKEND=s3: set AWS_STORAGE_BUCKET_NAME.")
+    return s3_storage(
+        bucket_name=bucket,
+        endpoint_url=os.environ.get("AWS_S3_ENDPOINT_URL", "").strip(),
+        region_name=os.environ.get("AWS_S3_REGION_NAME", "").strip(),
+        addressing_style=os.environ.get("AWS_S3_ADDRESSING_STYLE", "").strip(),
+        location=os.environ.get("AWS_LOCATION", "").strip().strip("/"),
+    )
+
+
 STORAGES = {
     # Attachments are private: they are served only through a permission-checked view.
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": attachment_storage(),
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 

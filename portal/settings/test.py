@@ -2,11 +2,14 @@
 starts a worker; the broker is `CELERY_BROKER_URL` (pyproject.toml: memory://)."""
 
 from .base import *  # noqa: F403
-from .base import DEVELOPMENT_SECRET_KEY, SECRET_KEY, TEMPLATES
+from .base import DEVELOPMENT_SECRET_KEY, SECRET_KEY, STORAGES, TEMPLATES
 
 SECRET_KEY = SECRET_KEY or DEVELOPMENT_SECRET_KEY
 # A fast hasher: factories set a password on every user they build.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Attachments on the disk whatever the environment says; `file_storage` (tests/storage.py)
+# runs a test on a bucket as well.
+STORAGES = {**STORAGES, "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}
 # One cache per test process (the file cache would be shared by the xdist workers).
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Jinja2 templates send `template_rendered` as Django's do under test (response.templates).

@@ -1,15 +1,21 @@
-"""Attachments: size, count, type and name checks on upload; permission-checked download."""
+"""Attachments: size, count, type and name checks on upload; permission-checked download.
+
+Every test runs on both storages the portal keeps files on: the local disk and an
+S3-compatible bucket (`file_storage`, tests/storage.py).
+"""
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from cases import services
 from cases.attachments import verify_upload
 from cases.models import Attachment, Case, Message
 from tests.factories import CaseFactory, customer
+from tests.storage import stored_names
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("file_storage")]
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 WINDOWS_EXE = b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 64
@@ -19,9 +25,8 @@ def upload(name: str, content: bytes = b"hello\n", content_type: str = "text/pla
     return SimpleUploadedFile(name, content, content_type=content_type)
 
 
-def stored_files(settings) -> list:
-    root = settings.MEDIA_ROOT
-    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+def stored_files() -> list[str]:
+    return stored_names(default_storage)
 
 
 @pytest.fixture
@@ -43,18 +48,18 @@ def open_with(client, files):
     )
 
 
-def assert_refused_and_nothing_saved(response, settings, message: str):
+def assert_refused_and_nothing_saved(response, message: str):
     assert response.status_code in (200, 400)
     assert message in response.content.decode()
     assert not Attachment.objects.exists()
     assert not Message.objects.exists()
-    assert stored_files(settings) == []
+    assert stored_files() == []
 
 
 # --- Accepted -------------------------------------------------------------------------
 
 
-def test_log_and_image_are_stored_under_a_name_of_our_own(client, open_case, settings):
+def test_log_and_image_are_stored_under_a_name_of_our_own(client, open_case):
     response = reply_with(
         client, open_case, [upload("server.log"), upload("shot.png", PNG, "image/png")]
     )
@@ -66,17 +71,20 @@ def test_log_and_image_are_stored_under_a_name_of_our_own(client, open_case, set
     for attachment in (log, image):
         assert attachment.file.name.startswith("attachments/")
         assert attachment.filename not in attachment.file.name
-    assert len(stored_files(settings)) == 2
+    assert stored_files() == sorted([log.file.name, image.file.name])
+    with image.file.open("rb") as stored:
+        assert stored.read() == PNG
 
 
-def test_folder_parts_of_an_uploaded_name_never_reach_the_disk(client, open_case, settings):
+def test_folder_parts_of_an_uploaded_name_never_reach_the_disk(client, open_case):
     # Django's multipart parser already drops folders; the stored path is ours anyway.
     reply_with(client, open_case, [upload("../../../etc/cron.d/evil.txt")])
 
     attachment = Attachment.objects.get()
     assert attachment.filename == "evil.txt"
-    (path,) = stored_files(settings)
-    assert path.is_relative_to(settings.MEDIA_ROOT / "attachments")
+    (name,) = stored_files()
+    assert name == attachment.file.name
+    assert name.startswith("attachments/") and ".." not in name and "evil" not in name
 
 
 # --- Refused --------------------------------------------------------------------------
@@ -88,7 +96,7 @@ def test_oversize_file_is_refused(client, open_case, settings):
     response = reply_with(client, open_case, [upload("big.log", b"x" * 2048)])
 
     assert_refused_and_nothing_saved(
-        response, settings, "“big.log” is 2.0\xa0KB; the limit is 1.0\xa0KB per file."
+        response, "“big.log” is 2.0\xa0KB; the limit is 1.0\xa0KB per file."
     )
 
 
@@ -97,32 +105,28 @@ def test_too_many_files_are_refused(client, open_case, settings):
 
     response = reply_with(client, open_case, [upload(f"{n}.log") for n in range(3)])
 
-    assert_refused_and_nothing_saved(
-        response, settings, "You can attach at most 2 files at a time."
-    )
+    assert_refused_and_nothing_saved(response, "You can attach at most 2 files at a time.")
 
 
-def test_executable_renamed_as_image_is_refused(client, open_case, settings):
+def test_executable_renamed_as_image_is_refused(client, open_case):
     response = reply_with(client, open_case, [upload("holiday.png", WINDOWS_EXE, "image/png")])
 
     assert_refused_and_nothing_saved(
-        response, settings, "“holiday.png” does not contain what its name says (.png)."
+        response, "“holiday.png” does not contain what its name says (.png)."
     )
 
 
-def test_binary_renamed_as_text_is_refused(client, open_case, settings):
+def test_binary_renamed_as_text_is_refused(client, open_case):
     response = reply_with(client, open_case, [upload("notes.txt", WINDOWS_EXE)])
 
-    assert_refused_and_nothing_saved(
-        response, settings, "“notes.txt” does not contain what its name says"
-    )
+    assert_refused_and_nothing_saved(response, "“notes.txt” does not contain what its name says")
 
 
 @pytest.mark.parametrize("name", ["setup.exe", "page.html", "script.svg", "noextension"])
-def test_types_we_do_not_accept_are_refused(client, open_case, settings, name):
+def test_types_we_do_not_accept_are_refused(client, open_case, name):
     response = reply_with(client, open_case, [upload(name)])
 
-    assert_refused_and_nothing_saved(response, settings, "is not a file type we accept")
+    assert_refused_and_nothing_saved(response, "is not a file type we accept")
 
 
 def test_invisible_characters_never_reach_the_stored_name(client, open_case):
@@ -151,14 +155,12 @@ def test_path_tricks_in_names_from_any_caller_are_refused(name):
         verify_upload(file)
 
 
-def test_a_refused_file_on_open_case_saves_no_case(client, customer, settings):
+def test_a_refused_file_on_open_case_saves_no_case(client, customer):
     client.force_login(customer)
 
     response = open_with(client, [upload("ok.log"), upload("bad.png", WINDOWS_EXE)])
 
-    assert_refused_and_nothing_saved(
-        response, settings, "“bad.png” does not contain what its name says"
-    )
+    assert_refused_and_nothing_saved(response, "“bad.png” does not contain what its name says")
     assert not Case.objects.exists()
     # What was typed is still in the form.
     assert 'value="Broken"' in response.content.decode()
@@ -197,7 +199,10 @@ def test_download_is_served_as_an_attachment(client, attachment):
 def test_download_by_a_colleague_allowed_to_see_the_organisation(client, attachment):
     client.force_login(customer(attachment.message.case.organisation, sees_organisation=True))
 
-    assert client.get(download_url(attachment)).status_code == 200
+    response = client.get(download_url(attachment))
+
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == b"error: it broke\n"
 
 
 @pytest.mark.parametrize("intruder", ["same_organisation", "other_organisation"])

@@ -553,6 +553,7 @@ def test_case_page_shows_thread_notes_attachments_history_and_notifications(
     assert 'data-case-status="pending_customer"' in content
 
 
+@pytest.mark.usefixtures("file_storage")
 def test_engineer_downloads_an_attachment_customers_do_not(client, engineer, customer):
     case = CaseFactory(requester=customer, open=True)
     services.case_reply(
@@ -567,6 +568,7 @@ def test_engineer_downloads_an_attachment_customers_do_not(client, engineer, cus
     response = client.get(url)
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == b"line\n"
+    assert response["Content-Disposition"] == 'attachment; filename="a.log"'
     assert response["X-Content-Type-Options"] == "nosniff"
     other_case = CaseFactory()
     assert (
@@ -823,6 +825,7 @@ def test_public_reply_and_internal_note(
     assert "Customer is on the old chart." not in mailoutbox[0].body
 
 
+@pytest.mark.usefixtures("file_storage")
 def test_public_reply_with_an_attachment(engineer_client):
     case = CaseFactory(open=True)
     engineer_client.post(
@@ -834,6 +837,8 @@ def test_public_reply_with_an_attachment(engineer_client):
     )
     attachment = Attachment.objects.get(message__case=case)
     assert (attachment.filename, attachment.content_type) == ("values.yaml", "text/plain")
+    with attachment.file.open("rb") as stored:
+        assert stored.read() == b"replicas: 3\n"
 
 
 def test_internal_note_with_an_attachment_is_refused(engineer_client):

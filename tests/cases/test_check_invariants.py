@@ -1,11 +1,12 @@
 """`manage.py check_invariants`: a clean history passes; each kind of damage is reported."""
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.db import connection
 
 from cases import invariants, services
-from cases.models import Actor, Case, CaseEvent, CaseParticipant, Message, Status
+from cases.models import Actor, Attachment, Case, CaseEvent, CaseParticipant, Message, Status
 from portal.models import Membership, User
 from tests import journeys
 from tests.factories import CaseFactory, OrganisationFactory, UserFactory, days
@@ -142,6 +143,25 @@ def test_rows_added_after_a_check_are_not_deletions(customer, engineer):
     call_command("check_invariants")
     journeys.pending_customer(customer, engineer)
     assert invariants.find_violations() == []
+
+
+@pytest.mark.usefixtures("file_storage")
+def test_an_attachment_whose_file_is_gone_from_the_storage_is_reported(customer, engineer):
+    case = journeys.in_progress(customer, engineer)
+    for name in ("job.log", "values.yaml"):
+        upload = SimpleUploadedFile(name, b"replicas: 3\n")
+        services.case_reply(case=case, author=customer, body="Attached.", attachments=[upload])
+    call_command("check_invariants")  # every file is there, on disk or in the bucket
+    lost, kept = Attachment.objects.order_by("pk")
+    lost.file.storage.delete(lost.file.name)
+
+    assert [str(v) for v in invariants.find_violations()] == [
+        f"[attachment file] case {case.pk}: attachment {lost.pk}'s file {lost.file.name} "
+        "is not in the storage"
+    ]
+    assert kept.file.storage.exists(kept.file.name)
+    with pytest.raises(CommandError, match="1 invariant violation"):
+        call_command("check_invariants")
 
 
 def test_a_target_running_while_the_case_waits_on_the_customer_is_reported(

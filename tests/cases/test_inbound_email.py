@@ -82,6 +82,7 @@ def test_postmark_reply_lands_in_thread_and_unblocks_pending_case(client, asked_
     assert asked_case.notifications.filter(kind=NotificationKind.CUSTOMER_REPLIED).exists()
 
 
+@pytest.mark.usefixtures("file_storage")
 def test_mailgun_reply_keeps_allowed_attachments_and_notes_refused_ones(client, asked_case):
     response = hooks.send_reply(
         client,
@@ -102,7 +103,8 @@ def test_mailgun_reply_keeps_allowed_attachments_and_notes_refused_ones(client, 
     assert "tool.exe" in reply.body
     attachment = Attachment.objects.get(message=reply)
     assert (attachment.filename, attachment.content_type) == ("job.log", "text/plain")
-    assert attachment.file.read() == b"02:00:01 ERROR connection refused\n"
+    with attachment.file.open("rb") as stored:
+        assert stored.read() == b"02:00:01 ERROR connection refused\n"
 
 
 def test_reply_without_reply_address_is_found_by_in_reply_to(client, asked_case):
@@ -553,6 +555,7 @@ def test_history_of_an_accepted_reply_names_the_customer(client, asked_case):
 BIG_LOG = b"2026-11-28 02:00:00 backup failed: exit code 137\n" * 64_000  # ~3.1 MB
 
 
+@pytest.mark.usefixtures("file_storage")
 def test_postmark_reply_with_attachments_larger_than_a_page_form_is_kept(client, asked_case):
     """A 3 MB log is within the attachment limit, though the post is over Django's 2 MB."""
     response = hooks.send_reply(
@@ -567,6 +570,11 @@ def test_postmark_reply_with_attachments_larger_than_a_page_form_is_kept(client,
     reply = customer_messages(asked_case).get()
     attachment = Attachment.objects.get(message=reply)
     assert (attachment.filename, attachment.size) == ("backup.log", len(BIG_LOG))
+    # Its requester downloads all of it, through the portal, from either storage.
+    client.force_login(asked_case.requester)
+    download = client.get(f"/cases/{asked_case.reference}/attachments/{attachment.pk}/")
+    assert download["Content-Length"] == str(len(BIG_LOG))
+    assert b"".join(download.streaming_content) == BIG_LOG
 
 
 def test_inbound_post_over_the_email_limit_is_refused_and_changes_nothing(

@@ -121,6 +121,7 @@ def test_postmark_engineer_reply_is_a_public_reply_emailed_to_the_customer(
     assert "On Sat, 28 Nov 2026" not in email.body
 
 
+@pytest.mark.usefixtures("file_storage")
 def test_mailgun_engineer_reply_keeps_its_attachment_and_reaches_the_customer(client, case):
     response = send_answer(
         client,
