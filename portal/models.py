@@ -75,9 +75,12 @@ class User(AbstractUser):
     full_name = models.CharField(_("full name"), max_length=150, blank=True)
     # Where this person reads times: pages, the admin and emails to them. Empty: their
     # organisation's zone, else the portal's (see `shown_zone`).
+    # db_default: rows written by bulk COPY (bench data) need not name it.
     time_zone = models.CharField(
         max_length=64,
         blank=True,
+        default="",
+        db_default="",
         validators=[validate_time_zone],
         help_text="IANA time zone, e.g. Europe/Paris. Empty: the organisation's zone.",
     )

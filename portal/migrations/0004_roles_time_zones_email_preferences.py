@@ -37,7 +37,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='user',
             name='time_zone',
-            field=models.CharField(blank=True, help_text="IANA time zone, e.g. Europe/Paris. Empty: the organisation's zone.", max_length=64, validators=[portal.models.validate_time_zone]),
+            field=models.CharField(blank=True, db_default='', default='', help_text="IANA time zone, e.g. Europe/Paris. Empty: the organisation's zone.", max_length=64, validators=[portal.models.validate_time_zone]),
         ),
         migrations.CreateModel(
             name='EmailOptOut',
