@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class TwoFactorConfig(AppConfig):
+    name = "portal.twofactor"
+    label = "twofactor"
+    verbose_name = "Two-factor sign-in"

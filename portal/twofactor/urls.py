@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+app_name = "twofactor"
+urlpatterns = [
+    path("", views.verify, name="verify"),
+    path("setup/", views.setup, name="setup"),
+]
