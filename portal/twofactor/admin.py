@@ -8,6 +8,8 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from .models import SecondFactorLockout
+
 
 class ViewAndRemoveOnly:
     def has_add_permission(self, request) -> bool:
@@ -32,3 +34,11 @@ admin.site.register(TOTPDevice, EnrolledAppAdmin)
 admin.site.unregister(StaticDevice)
 admin.site.register(StaticDevice, BackupCodesAdmin)
 
+
+@admin.register(SecondFactorLockout)
+class SecondFactorLockoutAdmin(ViewAndRemoveOnly, admin.ModelAdmin):
+    """A lock ends by itself; removing the row ends it now."""
+
+    list_display = ["user", "failures", "last_failure_at", "locked_until"]
+    list_select_related = ["user"]
+    search_fields = ["user__email"]
