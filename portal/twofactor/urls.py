@@ -6,4 +6,5 @@ app_name = "twofactor"
 urlpatterns = [
     path("", views.verify, name="verify"),
     path("setup/", views.setup, name="setup"),
+    path("backup-codes/", views.backup_codes, name="backup_codes"),
 ]

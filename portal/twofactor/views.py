@@ -24,6 +24,8 @@ from .qr import qr_svg
 
 # The secret of an app being enrolled, until its first code confirms it.
 PENDING_KEY = "twofactor_pending_key"
+# New backup codes, until the engineer says they have saved them: then never shown again.
+UNSAVED_CODES = "twofactor_unsaved_backup_codes"
 
 
 def page_url(name: str, next_url: str) -> str:
@@ -86,6 +88,11 @@ def setup(request: HttpRequest) -> HttpResponse:
     if enrolled and not verified:
         return redirect(page_url("twofactor:verify", next_url))
 
+    if UNSAVED_CODES in request.session and verified:
+        # Enrolled already (a double submit, a reload): the codes first, until saved.
+        return redirect(page_url("twofactor:backup_codes", next_url))
+    request.session.pop(UNSAVED_CODES, None)  # of devices since removed
+
     key = request.session.get(PENDING_KEY)
     if key is None:
         key = request.session[PENDING_KEY] = services.new_key()
@@ -98,16 +105,8 @@ def setup(request: HttpRequest) -> HttpResponse:
         if enrolment is not None:
             del request.session[PENDING_KEY]
             _mark_verified(request, enrolment.device)
-            # Shown once, in this answer: they are kept nowhere the page could show again.
-            return _page(
-                request,
-                "twofactor/backup_codes.html",
-                {
-                    "title": "Save your backup codes",
-                    "codes": enrolment.backup_codes,
-                    "next": next_url,
-                },
-            )
+            request.session[UNSAVED_CODES] = enrolment.backup_codes
+            return redirect(page_url("twofactor:backup_codes", next_url))
         form.add_error(
             "code",
             "That code is not right. Check that the app shows the account just added, "
@@ -122,6 +121,19 @@ def setup(request: HttpRequest) -> HttpResponse:
         "next": next_url,
     }
     return _page(request, "twofactor/setup.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_only
+def backup_codes(request: HttpRequest) -> HttpResponse:
+    """The new backup codes, shown until the engineer says they have saved them."""
+    next_url = _next_url(request)
+    codes = request.session.get(UNSAVED_CODES)
+    if codes is None or request.method == "POST" or not services.is_verified(request.user):
+        request.session.pop(UNSAVED_CODES, None)
+        return HttpResponseRedirect(next_url)
+    context = {"title": "Save your backup codes", "codes": codes, "next": next_url}
+    return _page(request, "twofactor/backup_codes.html", context)
 
 
 @require_http_methods(["GET", "POST"])

@@ -48,7 +48,7 @@ def test_an_engineer_enrols_then_signs_in_with_a_backup_code(page, live_url):
     codes = page.locator(".twofactor-backup-codes code").all_inner_texts()
     assert len(codes) == 10
     problems += page_problems(page, "backup codes")
-    page.get_by_role("link", name="I have saved them, continue").click()
+    page.get_by_role("button", name="I have saved them, continue").click()
     page.wait_for_url(f"{live_url}/admin/")
     assert page.get_by_role("heading", name="Site administration").is_visible()
 

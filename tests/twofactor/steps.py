@@ -12,6 +12,7 @@ from portal.twofactor.views import PENDING_KEY
 from tests.factories import PASSWORD
 
 SETUP = "/accounts/two-factor/setup/"
+BACKUP_CODES = "/accounts/two-factor/backup-codes/"
 VERIFY = "/accounts/two-factor/"
 ADMIN = "/admin/"
 
@@ -34,12 +35,14 @@ def code_for(key_hex: str) -> str:
 
 
 def enrol(client: Client) -> tuple[str, list[str]]:
-    """Enrol from the setup page; the key it set up and the backup codes it showed."""
+    """Enrol from the setup page, and save the backup codes: the key it set up, the codes."""
     assert client.get(SETUP).status_code == 200
     key = client.session[PENDING_KEY]
     response = client.post(SETUP, {"code": code_for(key), "next": ADMIN})
-    assert response.status_code == 200
-    return key, backup_codes_in(response)
+    assert response["Location"] == to(BACKUP_CODES, ADMIN)
+    codes = backup_codes_in(client.get(response["Location"]))
+    assert client.post(BACKUP_CODES, {"next": ADMIN})["Location"] == ADMIN
+    return key, codes
 
 
 def backup_codes_in(response) -> list[str]:

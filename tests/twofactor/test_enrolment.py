@@ -12,6 +12,7 @@ from portal.twofactor.views import PENDING_KEY
 from tests.factories import EngineerFactory
 from tests.twofactor.steps import (
     ADMIN,
+    BACKUP_CODES,
     SETUP,
     VERIFY,
     backup_codes_in,
@@ -95,29 +96,67 @@ def test_a_code_of_the_wrong_shape_is_explained(engineer, typed):
     assert not TOTPDevice.objects.exists()
 
 
-def test_the_right_first_code_enrols_the_app_shows_ten_backup_codes_once_and_opens_the_admin(
-    engineer, start
-):
+def test_the_right_first_code_enrols_the_app_and_opens_the_admin(engineer, start):
     client = password_client(engineer)
     client.get(SETUP)
     key = client.session[PENDING_KEY]
 
     response = client.post(SETUP, {"code": code_for(key), "next": "/admin/cases/case/"})
 
-    codes = backup_codes_in(response)
-    html = response.content.decode()
-    assert response.status_code == 200
-    assert len(codes) == len(set(codes)) == 10
-    assert "I have saved them" in html
-    assert 'href="/admin/cases/case/"' in html
+    assert response["Location"] == to(BACKUP_CODES, "/admin/cases/case/")
     device = TOTPDevice.objects.get(user=engineer)
     assert device.confirmed and device.key == key
-    stored = StaticToken.objects.filter(device__user=engineer).values_list("token", flat=True)
-    assert sorted(stored) == sorted(codes)
     # The secret has done its job: it leaves the session and is never shown again.
     assert PENDING_KEY not in client.session
-    assert services.secret_text(key) not in html
     assert client.get("/admin/cases/case/").status_code == 200
+
+
+def test_ten_backup_codes_are_shown_until_the_engineer_has_saved_them_then_never(engineer, start):
+    client = password_client(engineer)
+    client.get(SETUP)
+    key = client.session[PENDING_KEY]
+    client.post(SETUP, {"code": code_for(key), "next": "/admin/cases/case/"})
+
+    page = client.get(to(BACKUP_CODES, "/admin/cases/case/"))
+    codes = backup_codes_in(page)
+    html = page.content.decode()
+    assert len(codes) == len(set(codes)) == 10
+    stored = StaticToken.objects.filter(device__user=engineer).values_list("token", flat=True)
+    assert sorted(stored) == sorted(codes)
+    assert "I have saved them, continue" in html
+    assert services.secret_text(key) not in html
+    # A reload shows them again, until the engineer says they are saved.
+    assert backup_codes_in(client.get(BACKUP_CODES)) == codes
+
+    saved = client.post(BACKUP_CODES, {"next": "/admin/cases/case/"})
+
+    assert saved["Location"] == "/admin/cases/case/"
+    assert client.get(BACKUP_CODES)["Location"] == ADMIN
+    for page in (SETUP, BACKUP_CODES, ADMIN, "/admin/otp_static/staticdevice/"):
+        html = client.get(page, follow=True).content.decode()
+        assert not [code for code in codes if code in html], page
+
+
+def test_a_double_submit_enrols_once_and_shows_the_codes_of_that_enrolment(engineer, start):
+    client = password_client(engineer)
+    client.get(SETUP)
+    code = code_for(client.session[PENDING_KEY])
+
+    first = client.post(SETUP, {"code": code, "next": ADMIN})
+    second = client.post(SETUP, {"code": code, "next": ADMIN})
+
+    assert first["Location"] == second["Location"] == to(BACKUP_CODES, ADMIN)
+    assert TOTPDevice.objects.filter(user=engineer).count() == 1
+    shown = backup_codes_in(client.get(second["Location"]))
+    stored = StaticToken.objects.filter(device__user=engineer).values_list("token", flat=True)
+    assert sorted(shown) == sorted(stored)
+
+
+def test_the_backup_codes_page_shows_nothing_to_a_session_that_has_no_new_codes(engineer):
+    client = password_client(engineer)
+
+    assert client.get(BACKUP_CODES)["Location"] == ADMIN
+    assert client.post(BACKUP_CODES)["Location"] == ADMIN
 
 
 def test_the_enrolment_code_cannot_verify_again(engineer, start):

@@ -10,7 +10,15 @@ from django.conf import settings
 from portal.twofactor.models import SecondFactorLockout
 from portal.twofactor.views import PENDING_KEY
 from tests.test_valid_html import vnu_errors
-from tests.twofactor.steps import SETUP, VERIFY, code_for, enrol, password_client, verify
+from tests.twofactor.steps import (
+    BACKUP_CODES,
+    SETUP,
+    VERIFY,
+    code_for,
+    enrol,
+    password_client,
+    verify,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +30,9 @@ def two_factor_pages(engineer, start) -> dict[str, str]:
     pages["setup, wrong code"] = client.post(SETUP, {"code": "000000"}).content.decode()
     pages["setup, not a code"] = client.post(SETUP, {"code": "abc"}).content.decode()
     key = client.session[PENDING_KEY]
-    pages["backup codes"] = client.post(SETUP, {"code": code_for(key)}).content.decode()
+    client.post(SETUP, {"code": code_for(key)})
+    pages["backup codes"] = client.get(BACKUP_CODES).content.decode()
+    client.post(BACKUP_CODES)
     start.shift(60)
     pages["setup, new phone"] = client.get(SETUP).content.decode()
 
