@@ -104,6 +104,7 @@ def enrol(user, key: str, code: str, *, may_replace: bool) -> Enrolment | None:
     if not TOTP_CODE.fullmatch(code) or not totp.verify(int(code), device.tolerance):
         return None
     with transaction.atomic():
+        # One enrolment at a time per person (SELECT ... FOR UPDATE of the user's row).
         get_user_model().objects.select_for_update().filter(pk=user.pk).exists()
         if not may_replace and is_enrolled(user):
             raise AlreadyEnrolled
