@@ -37,6 +37,7 @@ urlpatterns = [
         ThrottledPasswordResetView.as_view(),
         name="password_reset",
     ),
+    path("accounts/two-factor/", include("portal.twofactor.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     # The portal's Postmark and Mailgun views first, then the rest of Anymail's.

@@ -55,6 +55,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    # Engineers' second factor for the admin (portal/twofactor), after django-otp's devices.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "portal.twofactor",
     "anymail",
     "axes",
 ]
@@ -70,6 +75,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Times in the signed-in person's own zone, pages and admin alike.
     "portal.time_zones.UserTimeZoneMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "portal.twofactor.middleware.AdminSecondFactorMiddleware",
     "portal.request_guards.PrivatePagesMiddleware",
     "portal.request_guards.UploadSizeLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -233,6 +240,15 @@ _client_address = client_address_settings(env_int("AXES_PROXY_COUNT", 0))
 AXES_IPWARE_META_PRECEDENCE_ORDER = _client_address["AXES_IPWARE_META_PRECEDENCE_ORDER"]
 AXES_IPWARE_PROXY_COUNT = _client_address["AXES_IPWARE_PROXY_COUNT"]
 IPWARE_STRICT = _client_address["IPWARE_STRICT"]
+
+# Staff verify a second factor (an authenticator app, or a backup code) before any admin
+# page; wrong codes lock like passwords (AXES_FAILURE_LIMIT, AXES_COOLOFF_TIME). On unless
+# DEBUG (`local` turns it off); ADMIN_REQUIRE_2FA=false relaxes it on purpose, and
+# `check --deploy` then warns. README: "Two-factor sign-in for engineers".
+ADMIN_REQUIRE_2FA = env_bool("ADMIN_REQUIRE_2FA", default=not DEBUG)
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "Support Portal")
+# The admin's device pages never show a secret or a backup code.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # Password reset requests: a few per address and per client in a window (portal/
 # password_reset.py), answered the same whether or not the address has an account.

@@ -5,6 +5,8 @@ from .base import *  # noqa: F403
 from .base import DEVELOPMENT_SECRET_KEY, SECRET_KEY, STORAGES, TEMPLATES
 
 SECRET_KEY = SECRET_KEY or DEVELOPMENT_SECRET_KEY
+# Tests of the admin sign in with a password alone; tests/twofactor turns it on.
+ADMIN_REQUIRE_2FA = False
 # A fast hasher: factories set a password on every user they build.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Attachments on the disk whatever the environment says; `file_storage` (tests/storage.py)
