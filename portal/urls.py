@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 
 from cases.inbound import webhooks
 from cases.views import help_case_priorities, help_case_statuses, help_plan_comparison
+from portal.monitoring.health import HealthView
 from portal.password_reset import ThrottledPasswordResetView
 from portal.views import ping
 
@@ -36,6 +37,8 @@ urlpatterns = [
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
+    # Served to any Host by portal.monitoring.health.HealthProbeMiddleware.
+    path("health/", HealthView.as_view(), name="health"),
     # The portal's Postmark and Mailgun views first, then the rest of Anymail's.
     path("anymail/", include(([*webhooks.urlpatterns, *anymail.urls.urlpatterns], "anymail"))),
 ]

@@ -57,10 +57,14 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "anymail",
     "axes",
+    # `/health/` (portal.monitoring.health) and its HTML page.
+    "health_check",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before CommonMiddleware, which would refuse a load balancer's Host.
+    "portal.monitoring.health.HealthProbeMiddleware",
     "portal.middleware.InboundEmailSizeMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -429,6 +433,12 @@ SECURE_CSP = {
     "object-src": [CSP.NONE],
 }
 # HTTPS only (HSTS, secure cookies): `production`.
+
+# --- Health, metrics and errors (portal/monitoring/) ----------------------------------
+
+# /health/ fails its outbox check when an email is still queued this long after its
+# send time (its beat check allows twice CASE_SWEEP_INTERVAL_SECONDS between sweeps).
+HEALTH_OUTBOX_MAX_AGE_SECONDS = env_int("HEALTH_OUTBOX_MAX_AGE_SECONDS", 15 * 60)
 
 # --- Logging --------------------------------------------------------------------------
 
