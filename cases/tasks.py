@@ -45,7 +45,7 @@ def relay_notifications_task() -> int:
 def close_stale_cases_task() -> list[str]:
     started = time.monotonic()
     closed = services.close_stale_cases()
-    # Beat's heartbeat for /health/.
+    # Beat's heartbeat for /health/, and the sweep's metrics.
     sweeps.record_completed(duration_seconds=time.monotonic() - started, closed=len(closed))
     return [case.reference for case in closed]
 

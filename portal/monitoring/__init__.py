@@ -1,5 +1,7 @@
-"""Knowing the portal is healthy.
+"""Knowing the portal is healthy: `/health/` for load balancers, `/metrics` for
+Prometheus.
 
 - `health`: the checks behind `/health/` and the middleware that answers probes;
+- `metrics`: the Prometheus metrics and `/metrics`;
 - `sweeps`: the record of the last auto-close sweep (beat's heartbeat).
 """

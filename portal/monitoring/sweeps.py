@@ -39,11 +39,15 @@ def allowed_gap() -> timedelta:
 
 
 def record_completed(*, duration_seconds: float, closed: int) -> None:
-    """Keep a completed sweep as the last one.
+    """Count a completed sweep in the metrics and keep it as the last one.
 
     Never raises: the cases are closed already, and a cache outage is reported by the
     cache's own health check.
     """
+    from portal.monitoring import metrics
+
+    metrics.SWEEP_DURATION.observe(duration_seconds)
+    metrics.AUTO_CLOSED.inc(closed)
     record = {
         "finished_at": timezone.now().timestamp(),
         "duration_seconds": duration_seconds,

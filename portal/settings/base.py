@@ -62,6 +62,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, to time the whole stack.
+    "portal.monitoring.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before CommonMiddleware, which would refuse a load balancer's Host.
     "portal.monitoring.health.HealthProbeMiddleware",
@@ -439,6 +441,10 @@ SECURE_CSP = {
 # /health/ fails its outbox check when an email is still queued this long after its
 # send time (its beat check allows twice CASE_SWEEP_INTERVAL_SECONDS between sweeps).
 HEALTH_OUTBOX_MAX_AGE_SECONDS = env_int("HEALTH_OUTBOX_MAX_AGE_SECONDS", 15 * 60)
+# /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`; unset, it is a 404.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+# Its counts of every case and outbox row read whole tables: made at most this often.
+METRICS_COUNTS_MAX_AGE_SECONDS = env_int("METRICS_COUNTS_MAX_AGE_SECONDS", 60)
 
 # --- Logging --------------------------------------------------------------------------
 
