@@ -16,6 +16,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from jinja2 import ChainableUndefined, select_autoescape
 
+from portal.monitoring import sentry as monitoring_sentry
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("PORTAL_VAR_DIR", BASE_DIR / "var"))
 
@@ -445,6 +447,14 @@ HEALTH_OUTBOX_MAX_AGE_SECONDS = env_int("HEALTH_OUTBOX_MAX_AGE_SECONDS", 15 * 60
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 # Its counts of every case and outbox row read whole tables: made at most this often.
 METRICS_COUNTS_MAX_AGE_SECONDS = env_int("METRICS_COUNTS_MAX_AGE_SECONDS", 60)
+# Unhandled errors of requests and tasks go to Sentry only when SENTRY_DSN is set.
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+monitoring_sentry.init(
+    SENTRY_DSN,
+    environment=os.environ.get("SENTRY_ENVIRONMENT", ""),
+    release=os.environ.get("SENTRY_RELEASE", ""),
+    traces_sample_rate=float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE") or 0),
+)
 
 # --- Logging --------------------------------------------------------------------------
 
