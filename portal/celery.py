@@ -6,6 +6,9 @@ from pathlib import Path
 from celery import Celery
 from celery.beat import PersistentScheduler
 
+# Connects the signals that carry a request's id into the tasks it queues.
+from portal.monitoring import request_id  # noqa: F401
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 app = Celery("portal")

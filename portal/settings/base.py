@@ -66,6 +66,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, to time the whole stack.
     "portal.monitoring.metrics.RequestMetricsMiddleware",
+    # Early, so that every log line of the request carries its id.
+    "portal.monitoring.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before CommonMiddleware, which would refuse a load balancer's Host.
     "portal.monitoring.health.HealthProbeMiddleware",
@@ -458,11 +460,41 @@ monitoring_sentry.init(
 
 # --- Logging --------------------------------------------------------------------------
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
-}
+
+def logging_config(log_format: str, level: str) -> dict:
+    """Every process's logging (web, worker and beat): "plain" lines for people, or
+    "json", one object per line for a log pipeline. Each line carries the request id
+    of the request, or of the request that queued the task (portal.monitoring.request_id).
+    """
+    if log_format not in {"plain", "json"}:
+        raise ImproperlyConfigured('LOG_FORMAT must be "plain" or "json".')
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"request_id": {"()": "portal.monitoring.request_id.RequestIdFilter"}},
+        "formatters": {
+            "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+            "json": {
+                "()": "pythonjsonlogger.json.JsonFormatter",
+                "fmt": "%(levelname)s %(name)s %(request_id)s %(message)s",
+                "rename_fields": {"levelname": "level", "name": "logger"},
+                "timestamp": "time",
+            },
+        },
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": log_format,
+                "filters": ["request_id"],
+            }
+        },
+        "root": {"handlers": ["console"], "level": level},
+        "loggers": {"axes": {"level": "WARNING"}},
+    }
+
+
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+LOGGING = logging_config(os.environ.get("LOG_FORMAT") or "plain", LOG_LEVEL)
+# The worker and beat log through LOGGING too, rather than Celery's own handlers, so that
+# their lines have the same form and the request id.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False

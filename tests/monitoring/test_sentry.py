@@ -101,6 +101,7 @@ def test_an_unhandled_error_is_reported_without_cookies_or_user(tmp_path):
         for event in outcome["events"]
         if event["exception"]["values"][-1]["value"] == "Something broke"
     ]
+    assert event["tags"]["request_id"] == "request-00000001"
     request = event["request"]
     assert "Cookie" not in request.get("headers", {})
     assert "secret-session" not in json.dumps(outcome["events"])
