@@ -495,6 +495,4 @@ def logging_config(log_format: str, level: str) -> dict:
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 LOGGING = logging_config(os.environ.get("LOG_FORMAT") or "plain", LOG_LEVEL)
-# The worker and beat log through LOGGING too, rather than Celery's own handlers, so that
-# their lines have the same form and the request id.
-CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Worker and beat log through it too (portal/celery.py).
