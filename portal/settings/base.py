@@ -15,6 +15,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from jinja2 import ChainableUndefined, select_autoescape
+from pythonjsonlogger.core import RESERVED_ATTRS as JSON_LOG_RESERVED_ATTRS
 
 from portal.monitoring import sentry as monitoring_sentry
 
@@ -479,6 +480,8 @@ def logging_config(log_format: str, level: str) -> dict:
                 "fmt": "%(levelname)s %(name)s %(request_id)s %(message)s",
                 "rename_fields": {"levelname": "level", "name": "logger"},
                 "timestamp": "time",
+                # Django's `request` extra would be its repr: the path with its query.
+                "reserved_attrs": [*JSON_LOG_RESERVED_ATTRS, "request"],
             },
         },
         "handlers": {

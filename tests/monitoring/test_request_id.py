@@ -76,7 +76,7 @@ def test_log_lines_of_a_request_carry_its_id(client, log_lines):
     assert line["request_id"] == response["X-Request-ID"] == "probe-0001"
     assert line["level"] == "WARNING"
     assert line["message"] == "Not Found: /no-such-page/"
-    assert {"time", "level", "logger", "message", "request_id"} <= set(line)
+    assert set(line) == {"time", "level", "logger", "message", "request_id", "status_code"}
 
 
 def test_the_id_is_on_lines_django_writes_after_the_middleware_returned(client, log_lines):
