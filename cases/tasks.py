@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 from celery import shared_task
+
+from portal.monitoring import sweeps
 
 from . import outbox, service_levels, services
 
@@ -39,7 +43,11 @@ def relay_notifications_task() -> int:
 
 @shared_task(acks_late=True)
 def close_stale_cases_task() -> list[str]:
-    return [case.reference for case in services.close_stale_cases()]
+    started = time.monotonic()
+    closed = services.close_stale_cases()
+    # Beat's heartbeat for /health/, and the sweep's metrics.
+    sweeps.record_completed(duration_seconds=time.monotonic() - started, closed=len(closed))
+    return [case.reference for case in closed]
 
 
 @shared_task(acks_late=True)

@@ -5,12 +5,23 @@ from pathlib import Path
 
 from celery import Celery
 from celery.beat import PersistentScheduler
+from celery.signals import setup_logging
+
+# Connects the signals that carry a request's id into the tasks it queues.
+from portal.monitoring import request_id  # noqa: F401
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@setup_logging.connect
+def keep_django_logging(**kwargs) -> None:
+    """Worker and beat log through Django's LOGGING, set up with Django, rather than
+    Celery's own handlers and level: the same lines as the web's (JSON in production),
+    with the request id, at LOG_LEVEL."""
 
 
 class Scheduler(PersistentScheduler):

@@ -6,6 +6,8 @@ from django.views.generic import RedirectView
 
 from cases.inbound import webhooks
 from cases.views import help_case_priorities, help_case_statuses, help_plan_comparison
+from portal.monitoring.health import HealthView
+from portal.monitoring.metrics import metrics_view
 from portal.password_reset import ThrottledPasswordResetView
 from portal.views import ping, profile, unsubscribe
 
@@ -40,6 +42,9 @@ urlpatterns = [
     path("accounts/two-factor/", include("portal.twofactor.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
+    # Served to any Host by portal.monitoring.health.HealthProbeMiddleware.
+    path("health/", HealthView.as_view(), name="health"),
+    path("metrics", metrics_view, name="metrics"),
     # The portal's Postmark and Mailgun views first, then the rest of Anymail's.
     path("anymail/", include(([*webhooks.urlpatterns, *anymail.urls.urlpatterns], "anymail"))),
 ]

@@ -55,6 +55,7 @@ from cases.models import (
 from cases.outbox import message_id_for, parse_reply_address
 from cases.outbox.triggers import ENGINEER_KINDS
 from cases.text import MESSAGE_MAX_CHARS, clean_line, clean_text
+from portal.monitoring import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -142,7 +143,7 @@ def record_unreadable(*, esp_name: str, raw: bytes, problem: str) -> InboundEmai
     """
     key = f"<unreadable.{hashlib.sha256(raw).hexdigest()}@inbound.invalid>"
     excerpt = raw[:EXCERPT_CHARS].decode("utf-8", errors="replace").replace("\x00", "")
-    record, _ = InboundEmail.objects.get_or_create(
+    record, created = InboundEmail.objects.get_or_create(
         email_message_id=key,
         defaults={
             "esp_name": esp_name,
@@ -152,6 +153,8 @@ def record_unreadable(*, esp_name: str, raw: bytes, problem: str) -> InboundEmai
             "detail": problem[:2000].replace("\x00", ""),
         },
     )
+    if created:
+        metrics.count_inbound_email(outcome=record.outcome, reason=record.reason)
     return record
 
 
@@ -191,6 +194,7 @@ def receive(*, message, esp_name: str, event_id: str = "") -> InboundEmail | Non
     except IntegrityError:
         logger.info("Inbound email %s is being received concurrently; ignored", key)
         return None
+    metrics.count_inbound_email(outcome=record.outcome, reason=record.reason)
     log = logger.info if record.outcome == InboundOutcome.ACCEPTED else logger.warning
     log("Inbound email %s: %s (%s)", key, record.outcome, record.reason)
     return record

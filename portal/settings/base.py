@@ -15,6 +15,9 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from jinja2 import ChainableUndefined, select_autoescape
+from pythonjsonlogger.core import RESERVED_ATTRS as JSON_LOG_RESERVED_ATTRS
+
+from portal.monitoring import sentry as monitoring_sentry
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("PORTAL_VAR_DIR", BASE_DIR / "var"))
@@ -62,10 +65,18 @@ INSTALLED_APPS = [
     "portal.twofactor",
     "anymail",
     "axes",
+    # `/health/` (portal.monitoring.health) and its HTML page.
+    "health_check",
 ]
 
 MIDDLEWARE = [
+    # First, to time the whole stack.
+    "portal.monitoring.metrics.RequestMetricsMiddleware",
+    # Early, so that every log line of the request carries its id.
+    "portal.monitoring.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Before CommonMiddleware, which would refuse a load balancer's Host.
+    "portal.monitoring.health.HealthProbeMiddleware",
     "portal.middleware.InboundEmailSizeMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -528,13 +539,61 @@ SECURE_CSP = {
 }
 # HTTPS only (HSTS, secure cookies): `production`.
 
+# --- Health, metrics and errors (portal/monitoring/) ----------------------------------
+
+# /health/ fails its outbox check when an email is still queued this long after its
+# send time (its beat check allows twice CASE_SWEEP_INTERVAL_SECONDS between sweeps).
+HEALTH_OUTBOX_MAX_AGE_SECONDS = env_int("HEALTH_OUTBOX_MAX_AGE_SECONDS", 15 * 60)
+# /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`; unset, it is a 404.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+# Its counts of every case and outbox row read whole tables: made at most this often.
+METRICS_COUNTS_MAX_AGE_SECONDS = env_int("METRICS_COUNTS_MAX_AGE_SECONDS", 60)
+# Unhandled errors of requests and tasks go to Sentry only when SENTRY_DSN is set.
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+monitoring_sentry.init(
+    SENTRY_DSN,
+    environment=os.environ.get("SENTRY_ENVIRONMENT", ""),
+    release=os.environ.get("SENTRY_RELEASE", ""),
+    traces_sample_rate=float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE") or 0),
+)
+
 # --- Logging --------------------------------------------------------------------------
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
-}
+
+def logging_config(log_format: str, level: str) -> dict:
+    """Every process's logging (web, worker and beat): "plain" lines for people, or
+    "json", one object per line for a log pipeline. Each line carries the request id
+    of the request, or of the request that queued the task (portal.monitoring.request_id).
+    """
+    if log_format not in {"plain", "json"}:
+        raise ImproperlyConfigured('LOG_FORMAT must be "plain" or "json".')
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"request_id": {"()": "portal.monitoring.request_id.RequestIdFilter"}},
+        "formatters": {
+            "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+            "json": {
+                "()": "pythonjsonlogger.json.JsonFormatter",
+                "fmt": "%(levelname)s %(name)s %(request_id)s %(message)s",
+                "rename_fields": {"levelname": "level", "name": "logger"},
+                "timestamp": "time",
+                # Django's `request` extra would be its repr: the path with its query.
+                "reserved_attrs": [*JSON_LOG_RESERVED_ATTRS, "request"],
+            },
+        },
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": log_format,
+                "filters": ["request_id"],
+            }
+        },
+        "root": {"handlers": ["console"], "level": level},
+        "loggers": {"axes": {"level": "WARNING"}},
+    }
+
+
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+LOGGING = logging_config(os.environ.get("LOG_FORMAT") or "plain", LOG_LEVEL)
+# Worker and beat log through it too (portal/celery.py).

@@ -6,6 +6,8 @@ long random secret key, the host names, the email webhook secret, or an email ba
 that sends (unless ALLOW_DEVELOPMENT_EMAIL_BACKEND=true says so on purpose).
 """
 
+import os
+
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
@@ -16,10 +18,12 @@ from .base import (
     DEVELOPMENT_EMAIL_BACKENDS,
     DEVELOPMENT_SECRET_KEY,
     EMAIL_BACKEND_PATH,
+    LOG_LEVEL,
     SECRET_KEY,
     STORAGES,
     env_bool,
     env_int,
+    logging_config,
 )
 
 DEBUG = False
@@ -50,9 +54,14 @@ STORAGES = {
 }
 
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
+# Load balancers probe each server over plain HTTP; the answer carries nothing private.
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=True)
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
+
+# One JSON object per log line, for the log pipeline; LOG_FORMAT=plain for people.
+LOGGING = logging_config(os.environ.get("LOG_FORMAT") or "json", LOG_LEVEL)

@@ -206,3 +206,60 @@ def test_procfile_release_then_web_serve_the_sign_in_page_and_its_stylesheet(
     finally:
         os.killpg(web.pid, signal.SIGTERM)
         web.wait(timeout=10)
+
+
+@pytest.mark.postgres
+def test_a_load_balancer_probe_of_health_is_answered_under_production_settings(
+    production_env, tmp_path
+):
+    """Over plain HTTP, with the server's address as Host (not in ALLOWED_HOSTS): 200 and
+    JSON, not the HTTPS redirect or a 400. Its log lines are JSON with the request id."""
+    if connection.vendor != "postgresql":
+        pytest.skip("Serves the test database from another process: PostgreSQL only.")
+    assert manage(production_env, "collectstatic", "--noinput").returncode == 0  # error pages
+    port = free_port()
+    env = {**production_env, "PORT": str(port), "WEB_CONCURRENCY": "1", "LOG_LEVEL": "INFO"}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    web_command = procfile()["web"].replace("0.0.0.0:", "127.0.0.1:")
+    log_path = tmp_path / "web.log"
+    with log_path.open("w") as log:
+        web = subprocess.Popen(  # noqa: S603
+            ["/bin/sh", "-c", f"exec {web_command}"],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            probe = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            try:
+                probe.request(
+                    "GET",
+                    "/health/",
+                    headers={"Accept": "application/json", "X-Request-ID": "lb-probe-00000001"},
+                )
+                response = probe.getresponse()
+                body = response.read()
+                break
+            except ConnectionRefusedError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+            finally:
+                probe.close()
+        assert response.status == 200, f"{body[:500]}\n{log_path.read_text()[-3000:]}"
+        assert json.loads(body)["status"] == "ok"
+        assert response.getheader("X-Request-ID") == "lb-probe-00000001"
+        assert response.getheader("X-Content-Type-Options") == "nosniff"
+
+        status, _, _ = fetch(port, "/accounts/login/")  # another page, same Host: refused
+        assert status == 400
+    finally:
+        os.killpg(web.pid, signal.SIGTERM)
+        web.wait(timeout=10)
+    lines = [json.loads(line) for line in log_path.read_text().splitlines() if line[:1] == "{"]
+    refused = [line for line in lines if line["logger"] == "django.security.DisallowedHost"]
+    assert refused and refused[0]["request_id"] != "-"
