@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
 
 from django.db.models import Case as DbCase
@@ -24,6 +25,7 @@ from cases.policy import pending_customer_timeout, resolved_timeout
 
 from .models import (
     OPEN_OUTCOMES,
+    OPEN_STATUSES,
     Actor,
     Attachment,
     Case,
@@ -230,13 +232,19 @@ def case_open_question(*, case: Case) -> Message | None:
     )
 
 
-def case_full_thread(*, case: Case) -> QuerySet[Message]:
-    """Public replies and internal notes, for engineers."""
-    return (
+def case_full_thread(*, case: Case) -> list[Message]:
+    """Public replies and internal notes, for engineers. As in `case_public_thread`,
+    only messages that `has_attachments` have them loaded."""
+    messages = list(
         case.messages.select_related("author")
-        .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("id")))
+        .annotate(has_attachments=Exists(Attachment.objects.filter(message=OuterRef("pk"))))
         .order_by("created_at", "id")
     )
+    prefetch_related_objects(
+        [message for message in messages if message.has_attachments],
+        Prefetch("attachments", queryset=Attachment.objects.order_by("id")),
+    )
+    return messages
 
 
 # History entries about support's own promises (recomputed targets, a missed target and
@@ -454,3 +462,84 @@ def service_level_report(
         "per_terms": per_terms,
         "per_day": per_day,
     }
+
+
+# --- The case page's context panel (engineers) ---------------------------------------
+
+# Enough links to see who else is waiting; "More" leads to the whole list.
+CONTEXT_OPEN_CASES = 10
+CONTEXT_CLOSED_CASES = 5
+CONTEXT_RATINGS = 5
+# Ratings are given when a customer confirms, which closes the case: they are looked for
+# among the organisation's latest closed cases, read in the same query as those.
+CONTEXT_RATINGS_AMONG = 50
+
+_CONTEXT_FIELDS = (
+    "id",
+    "subject",
+    "status",
+    "requester_id",
+    "organisation_id",
+    "last_activity_at",
+    "closed_at",
+)
+
+
+@dataclass(frozen=True)
+class CaseContext:
+    """The customer and organisation around a case, for the engineer working it."""
+
+    customer_open: list[Case]
+    customer_open_more: bool
+    organisation_open: list[Case]
+    organisation_open_more: bool
+    organisation_closed: list[Case]
+    ratings: list[Case]
+
+
+def case_context(*, case: Case) -> CaseContext:
+    """The requester's other open cases, the organisation's other open cases (opened by
+    colleagues), its last closed cases and its recent ratings, latest first.
+
+    Two queries, each bounded and read from the (requester or organisation, status,
+    activity) indexes: the case page has a budget of queries (see `make bench`).
+    """
+    limit = 2 * CONTEXT_OPEN_CASES + 1
+    open_cases = list(
+        Case.objects.filter(
+            Q(requester_id=case.requester_id) | Q(organisation_id=case.organisation_id),
+            status__in=[status.value for status in OPEN_STATUSES],
+        )
+        .exclude(pk=case.pk)
+        .select_related("requester")
+        .only("requester__email", *_CONTEXT_FIELDS)
+        .order_by("-last_activity_at", "-id")[:limit]
+    )
+    # Past the limit, older cases of either list may be left out: both say "More".
+    cut = len(open_cases) == limit
+    customer_open = [other for other in open_cases if other.requester_id == case.requester_id]
+    organisation_open = [
+        other
+        for other in open_cases
+        if other.requester_id != case.requester_id
+        and other.organisation_id == case.organisation_id
+    ]
+    closed = list(
+        Case.objects.filter(organisation_id=case.organisation_id, status=Status.CLOSED)
+        .exclude(pk=case.pk)
+        .only("rating", "rating_comment", "rated_at", *_CONTEXT_FIELDS)
+        .order_by("-last_activity_at", "-id")[:CONTEXT_RATINGS_AMONG]
+    )
+    rated = sorted(
+        (other for other in closed if other.rating and other.rated_at),
+        key=lambda other: (other.rated_at, other.pk),
+        reverse=True,
+    )
+    return CaseContext(
+        customer_open=customer_open[:CONTEXT_OPEN_CASES],
+        customer_open_more=cut or len(customer_open) > CONTEXT_OPEN_CASES,
+        organisation_open=organisation_open[:CONTEXT_OPEN_CASES],
+        organisation_open_more=cut or len(organisation_open) > CONTEXT_OPEN_CASES,
+        organisation_closed=closed[:CONTEXT_CLOSED_CASES],
+        ratings=rated[:CONTEXT_RATINGS],
+    )

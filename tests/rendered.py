@@ -279,6 +279,10 @@ def _admin_pages(catalogue: Catalogue, engineer, cases: dict[str, Case]) -> None
         catalogue.add(
             f"admin case: {name}", "admin", _get(client, f"/admin/cases/case/{case.pk}/change/")
         )
+    case = cases["pending_customer"]
+    catalogue.add(
+        "admin case history", "admin", _get(client, f"/admin/cases/case/{case.pk}/history/")
+    )
     next_due = client.get("/admin/cases/case/").context["cl"].list_display.index("next_target")
     for query in ("?next_target=breached", f"?o={next_due}", "?next_target=today"):
         catalogue.add(

@@ -347,17 +347,17 @@ class NeverDeleteMixin:
 
 @admin.register(Case)
 class CaseAdmin(NeverDeleteMixin, admin.ModelAdmin):
+    # Every column on screen at 1280 pixels beside the filters (admin-workbench.css lays
+    # the table out to the width it has; the app sidebar is left out of case pages).
     list_display = [
         "reference_link",
         "subject",
-        # Beside the subject, so it is on screen at 1280 pixels with the admin's sidebar.
         "next_target",
         "customer",
         "organisation",
-        "priority",
         "status",
+        "priority",
         "assignee",
-        "customer_activity",
         "auto_close",
     ]
     list_display_links = ["reference_link", "subject"]
@@ -396,7 +396,8 @@ class CaseAdmin(NeverDeleteMixin, admin.ModelAdmin):
             "auto_close", "pending_since", "resolved_at", "closed_at", "created_at",
             "last_activity_at", "last_customer_activity_at",
         ]}),
-        ("Customer's rating (given with Confirm it worked)", {"fields": [
+        # Folded: the Context panel lists the organisation's recent ratings.
+        ("Customer's rating (given with Confirm it worked)", {"classes": ["collapse"], "fields": [
             "rating", "rating_comment", "rated_at",
         ]}),
     ]  # fmt: skip
@@ -445,6 +446,18 @@ class CaseAdmin(NeverDeleteMixin, admin.ModelAdmin):
             .with_response_due()
         )
 
+    def get_object(self, request, object_id, from_field=None):
+        # The case page also shows these two (read-only fields): joined, not a query each.
+        case_id = _id_from_query(object_id) if from_field is None else None
+        if case_id is None:
+            return super().get_object(request, object_id, from_field)
+        return (
+            self.get_queryset(request)
+            .select_related("original_engineer", "follow_up_of")
+            .filter(pk=case_id)
+            .first()
+        )
+
     def get_search_results(self, request, queryset, search_term):
         # Not Django's word-by-word OR across joined tables: on a big table that reads
         # every case. `search_fields` above only names what is searched.
@@ -460,15 +473,15 @@ class CaseAdmin(NeverDeleteMixin, admin.ModelAdmin):
 
     @admin.display(description="Customer", ordering="requester__email")
     def customer(self, case: Case) -> str:
-        return case.requester.email
+        # A narrow column breaks an address before its domain rather than mid-word.
+        local, at, domain = case.requester.email.rpartition("@")
+        if not at:
+            return case.requester.email
+        return format_html("{}<wbr>@{}", local, domain)
 
     # Times through portal.timefmt, as on the portal: the same text as the admin's
     # DATETIME_FORMAT, without Django's format interpreter for every row.
-    @admin.display(description="Last customer activity", ordering="last_customer_activity_at")
-    def customer_activity(self, case: Case) -> str:
-        return timefmt.display(case.last_customer_activity_at) or "—"
-
-    @admin.display(description="Closes automatically")
+    @admin.display(description="Auto-close")
     def auto_close(self, case: Case) -> str:
         if case.auto_close_held_reason:
             return f"held: {case.auto_close_held_reason}"
@@ -480,6 +493,13 @@ class CaseAdmin(NeverDeleteMixin, admin.ModelAdmin):
 
     def get_changelist(self, request, **kwargs):
         return CaseChangeList
+
+    # The list and the case page need the screen's width; the breadcrumbs lead to the
+    # rest of the admin.
+    WIDE = {"is_nav_sidebar_enabled": False}
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {**self.WIDE, **(extra_context or {})})
 
     # -- bulk actions: each case through its service, refusals reported per case ----
 
@@ -653,7 +673,18 @@ class CaseAdmin(NeverDeleteMixin, admin.ModelAdmin):
             "service_level": targets.service_level_panel(
                 case, selectors.case_response_targets(case=case), timezone.now()
             ),
+            "context": selectors.case_context(case=case),
         }
+
+    def history_view(self, request, object_id, extra_context=None):
+        """The HISTORY button: the case's own history (every transition, reply and
+        change, by customers, engineers and the scheduler), not only the admin's log
+        of edits made here."""
+        case = self.get_object(request, unquote(object_id))
+        history = selectors.case_history(case=case) if case is not None else []
+        return super().history_view(
+            request, object_id, {**self.WIDE, "history": history, **(extra_context or {})}
+        )
 
     def workbench_action_view(
         self, request: HttpRequest, object_id: str, action: str
@@ -729,6 +760,7 @@ class CaseAdmin(NeverDeleteMixin, admin.ModelAdmin):
                 **(extra_context or {}),
                 "workbench_bound_forms": {refused["action"]: form},
             }
+        extra_context = {**self.WIDE, **(extra_context or {})}
         response = super().change_view(request, object_id, form_url, extra_context)
         if refused is not None:
             # The page that says why the button was refused answers as the button did.

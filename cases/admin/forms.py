@@ -25,6 +25,14 @@ class AssignForm(WorkbenchActionForm):
         empty_label=None,
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The select reads its choices twice when drawn (once to decide `required`):
+        # read the engineers once (a comprehension: list() would COUNT them first).
+        # Validation still asks the queryset.
+        field = self.fields["assignee"]
+        field.widget.choices = [choice for choice in field.choices]  # noqa: C416
+
 
 class RequestInfoForm(WorkbenchActionForm):
     kind = forms.ChoiceField(label="What do you need?", choices=InfoRequestKind.choices)

@@ -215,7 +215,8 @@ def test_case_list_shows_the_workbench_columns(engineer_client, time_machine):
     content = response.content.decode()
     assert pending.reference in content
     assert "Cluster upgrade stuck" in content
-    assert pending.requester.email in content
+    # The address may break before its domain in the narrow column.
+    assert pending.requester.email in content.replace("<wbr>", "")
     assert pending.organisation.name in content
     assert '<td class="field-status">Pending Customer</td>' in content
     deadline = date_format(timezone.localtime(pending.auto_close_at), "DATETIME_FORMAT")
