@@ -5,7 +5,8 @@ be reused for another. Customers (the 10,000-case customer among them) read My C
 filter it by status, read their cases and their organisation's list, and reply (about
 2 % of all requests) so that lists, counts and threads really change under the load;
 engineers read the admin case list (as it opens, and ordered by the next reply due),
-search it and open cases.
+search it and open cases, among them the big customer's, whose Context panel (the
+customer's and organisation's other cases) is the largest.
 
 Each page is reported with the time people wait for it (wrk, per request, queueing
 included) and the time a web worker spends on it (gunicorn's access log). The floor,
@@ -23,7 +24,7 @@ import random
 import statistics
 import subprocess
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,7 +56,8 @@ PAGES = [
     MixPage("admin_list", "admin case list", 0.04),
     MixPage("admin_next_due", "admin list by next due", 0.03),
     MixPage("admin_search", "admin search", 0.07),
-    MixPage("admin_case", "admin case page", 0.06),
+    MixPage("admin_case", "admin case page", 0.03),
+    MixPage("admin_case_context", "admin case page, big context", 0.03),
 ]
 assert abs(sum(page.share for page in PAGES) - 1) < 1e-9
 
@@ -88,6 +90,9 @@ class People:
     search_terms: list[str]
     # The admin list ordered by the next reply due (see bench/run.py, next_due_list).
     next_due_path: str = "/admin/cases/case/"
+    # Open cases of the big customer, whose organisation has the most cases: the case
+    # page's Context panel at its largest.
+    context_case_ids: list[int] = field(default_factory=list)
 
 
 def gather_people(
@@ -98,7 +103,7 @@ def gather_people(
     `threaded_up_to` is the last case id with a thread (topped-up cases have none), and
     `sign_in(user)` returns (cookie header, CSRF secret).
     """
-    from cases.models import Case, Status
+    from cases.models import OPEN_STATUSES, Case, Status
     from portal.models import Membership, Organisation, Role, User
 
     rng = random.Random(seed)
@@ -138,6 +143,13 @@ def gather_people(
         .order_by("?")
         .values_list("pk", flat=True)[:500]
     )
+    context_case_ids = list(
+        Case.objects.filter(
+            requester_id=big_customer_id, pk__lte=threaded_up_to, status__in=OPEN_STATUSES
+        )
+        .order_by("?")
+        .values_list("pk", flat=True)[:100]
+    )
     organisations = list(Organisation.objects.order_by("?").values_list("name", flat=True)[:50])
     emails = list(
         User.objects.filter(pk__in=customer_ids[1:])
@@ -165,6 +177,7 @@ def gather_people(
         reply_case_of=reply_case_of,
         admin_case_ids=admin_case_ids,
         search_terms=references + emails + organisations + subjects,
+        context_case_ids=context_case_ids,
     )
 
 
@@ -218,6 +231,9 @@ def _line(page: str, people: People, rng: random.Random) -> PlanLine:
         )
     if page == "admin_case":
         pk = rng.choice(people.admin_case_ids)
+        return PlanLine(page, "GET", f"/admin/cases/case/{pk}/change/", people.cookies[who])
+    if page == "admin_case_context":
+        pk = rng.choice(people.context_case_ids or people.admin_case_ids)
         return PlanLine(page, "GET", f"/admin/cases/case/{pk}/change/", people.cookies[who])
     raise ValueError(page)
 
