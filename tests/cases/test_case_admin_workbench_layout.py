@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -198,3 +199,17 @@ def test_case_list_and_page_leave_out_the_app_sidebar(engineer_client):
         response = engineer_client.get(url)
         assert response.context["is_nav_sidebar_enabled"] is False
         assert 'id="nav-sidebar"' not in response.content.decode()
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the UNION of limited parts")
+def test_context_is_one_query_on_postgresql(django_assert_num_queries):
+    case, own_open, colleagues_open, *_ = populated_case()
+
+    with django_assert_num_queries(1):
+        context = selectors.case_context(case=case)
+
+    assert set(context.customer_open) == set(own_open)
+    assert [other.requester_email for other in context.organisation_open] == [
+        "samir@initech.example"
+    ] * len(colleagues_open)
