@@ -467,13 +467,14 @@ def service_level_report(
 
 # --- The case page's context panel (engineers) ---------------------------------------
 
-# Enough links to see who else is waiting; "More" leads to the whole list.
-CONTEXT_OPEN_CASES = 10
+# Enough links to see who else is waiting; "More" leads to the whole list. Each row
+# read costs the page time (about 0.1 ms from the database to the page).
+CONTEXT_OPEN_CASES = 5
 CONTEXT_CLOSED_CASES = 5
 CONTEXT_RATINGS = 5
 # Ratings are given when a customer confirms, which closes the case: they are looked for
 # among the organisation's latest closed cases, read in the same query as those.
-CONTEXT_RATINGS_AMONG = 50
+CONTEXT_RATINGS_AMONG = 20
 
 _CONTEXT_FIELDS = (
     "id",
