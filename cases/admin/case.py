@@ -677,9 +677,9 @@ class CaseAdmin(NeverDeleteMixin, admin.ModelAdmin):
         }
 
     def history_view(self, request, object_id, extra_context=None):
-        """The HISTORY button: the case's own history (every transition, reply and
-        change, by customers, engineers and the scheduler), not only the admin's log
-        of edits made here."""
+        """The HISTORY button: the case's own history (transitions, assignments,
+        sharing and edits, by customers, engineers and the scheduler), not only the
+        admin's log of edits made here."""
         case = self.get_object(request, unquote(object_id))
         history = selectors.case_history(case=case) if case is not None else []
         return super().history_view(
