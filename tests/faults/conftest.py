@@ -165,9 +165,9 @@ class Cluster:
 
     @property
     def queues(self) -> str:
-        # Beat publishes to Celery's default queue; this test process may have been moved
-        # to a queue of its own by the integration tests' setup.
-        return ",".join(sorted({"celery", celery_app.conf.task_default_queue}))
+        """Both queues of settings, as the Procfile's worker consumes them (beat and the
+        processes publish there; so does this test process, see `publishing_to`)."""
+        return ",".join(sorted(queue.name for queue in celery_app.amqp.queues.values()))
 
     def worker(self, name: str = "worker", **env: str) -> Process:
         # One process (solo pool): SIGKILL stops the very process that is sending.
