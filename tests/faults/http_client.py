@@ -129,4 +129,8 @@ def figures(sent: Iterable[Sent]) -> dict:
         "median_ms": round(statistics.median(millis)) if millis else 0,
         "p95_ms": round(quantiles[18]) if millis else 0,
         "max_ms": round(millis[-1]) if millis else 0,
+        "slowest": [
+            f"{s.what} on {s.web}: {round(s.seconds * 1000)} ms"
+            for s in sorted(sent, key=lambda s: s.seconds)[-3:][::-1]
+        ],
     }

@@ -431,6 +431,7 @@ def test_several_hosts_behave_as_one(cluster, s3_endpoint, settings, capsys, inv
         "median_ms": http["median_ms"],
         "p95_ms": http["p95_ms"],
         "max_ms": http["max_ms"],
+        "slowest": http["slowest"],
         "engineer_reads": http["by_what"].get("engineer reads a file", 0),
         **results,
         "killed_after_requests": requests_before_kill,
