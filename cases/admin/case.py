@@ -27,6 +27,7 @@ from django.http import (
     HttpRequest,
     HttpResponse,
     HttpResponseNotAllowed,
+    JsonResponse,
     QueryDict,
 )
 from django.shortcuts import redirect
@@ -39,7 +40,7 @@ from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.views.decorators.cache import never_cache
 
-from cases import exceptions, selectors, services
+from cases import exceptions, presence, selectors, services
 from cases.admin import forms as admin_forms
 from cases.admin import macros as admin_macros
 from cases.admin import targets
@@ -567,6 +568,11 @@ class CaseAdmin(NeverDeleteMixin, admin.ModelAdmin):
                 name="{}_{}_macro_text".format(*info),
             ),
             path(
+                "<path:object_id>/presence/",
+                never_cache(self.presence_view),
+                name="{}_{}_presence".format(*info),
+            ),
+            path(
                 "<path:object_id>/attachments/<int:attachment_id>/",
                 self.admin_site.admin_view(self.attachment_view),
                 name="{}_{}_attachment".format(*info),
@@ -654,6 +660,7 @@ class CaseAdmin(NeverDeleteMixin, admin.ModelAdmin):
                 for name in WORKBENCH_ACTIONS
             },
             "macros": admin_macros.picker_macros() if can_work else [],
+            "presence_beat_seconds": presence.BEAT_SECONDS,
             "participants": selectors.case_participants(case=case),
             "thread": selectors.case_full_thread(case=case),
             "history": selectors.case_history(case=case),
@@ -763,6 +770,20 @@ class CaseAdmin(NeverDeleteMixin, admin.ModelAdmin):
             return HttpResponseNotAllowed(["GET"])
         case = self._case_for_engineer(request, object_id)
         return admin_macros.macro_text_view(request, case, macro_id)
+
+    def presence_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """POST (with CSRF), every few seconds from the case page: this engineer is here
+        (typing or not); the answer names the other engineers here."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        case = self._case_for_engineer(request, object_id)
+        if request.POST.get("left") == "1":
+            presence.leave(case.pk, request.user)
+            return JsonResponse({"others": []})
+        others = presence.beat(case.pk, request.user, typing=request.POST.get("typing") == "1")
+        return JsonResponse(
+            {"others": [{"name": other.name, "typing": other.typing} for other in others]}
+        )
 
     def attachment_view(
         self, request: HttpRequest, object_id: str, attachment_id: int
