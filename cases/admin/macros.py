@@ -17,7 +17,7 @@ class MacroForm(forms.ModelForm):
     class Meta:
         model = Macro
         fields = ["name", "body", "action", "info_request_kind", "is_active"]
-        widgets = {"body": forms.Textarea(attrs={"rows": 10})}
+        widgets = {"body": forms.Textarea(attrs={"rows": 12, "class": "vLargeTextField"})}
 
     def clean_body(self) -> str:
         body = self.cleaned_data["body"]

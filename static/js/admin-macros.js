@@ -37,6 +37,17 @@
     document.querySelectorAll(".wb-macro-target").forEach(function (form) {
       form.classList.remove("wb-macro-target");
     });
+    document.querySelectorAll(".wb-macro-note").forEach(function (note) {
+      note.remove();
+    });
+  }
+
+  // Said again in the form the page scrolled to: the picker's own line is out of sight.
+  function noteIn(form, message) {
+    var note = document.createElement("p");
+    note.className = "wb-macro-note";
+    note.textContent = message;
+    form.insertBefore(note, form.firstChild);
   }
 
   function insert(macro) {
@@ -56,9 +67,10 @@
         kind.value = macro.info_request_kind;
       }
       target.form.classList.add("wb-macro-target");
-      target.form.scrollIntoView({ block: "center" });
       status.textContent =
         "“" + macro.name + "” is in the " + label + " form. Edit it, then press " + label + ".";
+      noteIn(target.form, "From “" + macro.name + "”: nothing is sent until you press " + label + ".");
+      target.form.scrollIntoView({ block: "center" });
     } else if (label) {
       status.textContent =
         "“" + macro.name + "” is in the reply box; " + label + " is not available on this case now.";

@@ -89,6 +89,9 @@ def test_a_paired_macro_prepares_request_information_and_waits_for_the_click(
 
     ask_form = page.locator("form.wb-action-request_info")
     expect(ask_form).to_have_class(re.compile("wb-macro-target"))
+    expect(ask_form.locator(".wb-macro-note")).to_contain_text(
+        "nothing is sent until you press Request information"
+    )
     expect(ask_form.get_by_label("What do you need?")).to_have_value("logs")
     message = ask_form.get_by_label("Message to the customer")
     expect(message).to_have_value(
