@@ -79,6 +79,17 @@ def test_shortcuts_on_the_list_and_the_case_page(desk, live_url):
     engineer = EngineerFactory()
     case = CaseFactory(subject="Ingress returns 502", open=True)  # another engineer's
     CaseFactory(subject="Something else")
+    # A script the CSP refused, or one that failed, shows here.
+    errors = []
+    desk.on("pageerror", lambda error: errors.append(str(error)))
+    desk.on(
+        "console",
+        lambda message: (
+            errors.append(message.text)
+            if message.type == "error" and "favicon" not in message.location.get("url", "")
+            else None
+        ),
+    )
     sign_in_admin(desk, live_url, engineer)
 
     desk.goto(f"{live_url}/admin/cases/case/?assignee=unassigned")
@@ -129,3 +140,4 @@ def test_shortcuts_on_the_list_and_the_case_page(desk, live_url):
     desk.keyboard.press("/")
     expect(desk.locator("#searchbar")).to_be_focused()
     assert "/admin/cases/case/" in desk.url
+    assert errors == []

@@ -255,6 +255,18 @@ def test_another_engineers_mine_is_theirs(client, engineer):
     assert Status.OPEN in {case.status for case in response.context["cl"].result_list}
 
 
+def test_the_shortcuts_script_is_loaded_on_the_list_and_the_case_page(engineer_client):
+    case = CaseFactory()
+    for url in (CHANGELIST, f"{CHANGELIST}{case.pk}/change/"):
+        response = engineer_client.get(url)
+        content = response.content.decode()
+        nonce = response.context["csp_nonce"]
+        # External and under the page's nonce, as the admin loads its own scripts.
+        assert 'src="/static/js/admin-shortcuts.js" data-stylesheet=' in content, url
+        assert f'defer nonce="{nonce}"></script>' in content, url
+        assert "nonce-" in response["Content-Security-Policy"]
+
+
 @pytest.mark.postgres
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the plan is PostgreSQL's")
 def test_every_queue_but_reopened_is_counted_from_an_index(engineer):
