@@ -2,9 +2,9 @@
 
 A queue is a set of the list's own query parameters (its filters), so the filter
 column shows what it selects and any other filter narrows it further. The sidebar
-counts every queue in one query: each count is a scalar subquery read from an index of
-its own (see the comments on `QUEUES`), and stops at `COUNT_LIMIT` so a queue that
-grew large on a big table costs no more than a small one.
+counts every queue in one query: each count is a scalar subquery, read from an index
+where one serves (see the comments on `QUEUES`; Reopened reads the history whole), and
+stops at `COUNT_LIMIT` so a queue that grew large costs no more than a small one.
 """
 
 from __future__ import annotations
@@ -46,13 +46,10 @@ def breaching_within(now: datetime, minutes: int = 60) -> Q:
 
 def first_response_running() -> Q:
     """Not answered yet: the case's running target is its first response."""
-    return Exists(
-        ResponseTarget.objects.filter(
-            case=OuterRef("pk"),
-            outcome=TargetOutcome.RUNNING,
-            kind=TargetKind.FIRST_RESPONSE,
-        )
+    running = ResponseTarget.objects.filter(
+        case=OuterRef("pk"), outcome=TargetOutcome.RUNNING, kind=TargetKind.FIRST_RESPONSE
     )
+    return Q(Exists(running))
 
 
 def reopened_since(since: datetime) -> Q:
@@ -121,7 +118,8 @@ class ReopenedFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         return [
-            (str(days), "Today" if days == 1 else f"In the last {days} days") for days in self.DAYS
+            (str(days), "In the last 24 hours" if days == 1 else f"In the last {days} days")
+            for days in self.DAYS
         ]
 
     def queryset(self, request, queryset):
