@@ -43,7 +43,7 @@ from django.views.decorators.cache import never_cache
 from cases import exceptions, presence, selectors, services
 from cases.admin import forms as admin_forms
 from cases.admin import macros as admin_macros
-from cases.admin import targets
+from cases.admin import queues, targets
 from cases.attachments import attachment_file_response
 from cases.charts import daily_attainment_svg
 from cases.models import Attachment, Case, MessageSource, Notification, Status, can_work_cases
@@ -366,11 +366,14 @@ class CaseAdmin(NeverDeleteMixin, admin.ModelAdmin):
     list_display_links = ["reference_link", "subject"]
     list_filter = [
         "status",
+        queues.OpenStatusFilter,
         "priority",
         AssigneeFilter,
         OrganisationFilter,
         WaitingOnCustomerFilter,
         targets.NextTargetFilter,
+        queues.FirstResponseFilter,
+        queues.ReopenedFilter,
     ]
     list_select_related = ["requester", "organisation", "assignee"]
     search_fields = ["subject", "requester__email", "organisation__name"]
@@ -483,6 +486,14 @@ class CaseAdmin(NeverDeleteMixin, admin.ModelAdmin):
 
     def get_changelist(self, request, **kwargs):
         return CaseChangeList
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        context = getattr(response, "context_data", None)
+        if context and "cl" in context:
+            # The sidebar's queues with their counts (one query), for includes/queues.html.
+            context["queues"] = queues.queue_links(context["cl"], request.user)
+        return response
 
     # -- bulk actions: each case through its service, refusals reported per case ----
 
