@@ -85,7 +85,12 @@ def support_engineers_group() -> Group:
 
     group, _ = Group.objects.get_or_create(name=SUPPORT_ENGINEERS_GROUP)
     migration = import_module("cases.migrations.0003_support_engineers_and_guards")
-    granted = [*migration.PERMISSIONS, ("cases", "inboundemail", ["view_inboundemail"])]
+    macros = import_module("cases.migrations.0021_macros")
+    granted = [
+        *migration.PERMISSIONS,
+        ("cases", "inboundemail", ["view_inboundemail"]),
+        *macros.PERMISSIONS,
+    ]
     for app_label, model, codenames in granted:
         group.permissions.add(
             *Permission.objects.filter(

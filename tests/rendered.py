@@ -32,6 +32,8 @@ from cases.models import (
     InboundOutcome,
     InboundReason,
     InfoRequestKind,
+    Macro,
+    MacroAction,
     Notification,
     NotificationKind,
     ResponseTarget,
@@ -265,6 +267,17 @@ def _anonymous_pages(catalogue: Catalogue, user) -> None:
 def _admin_pages(catalogue: Catalogue, engineer, cases: dict[str, Case]) -> None:
     client = Client()
     client.force_login(engineer)
+    # The case pages' macro picker, and the macros' own admin pages.
+    ask = Macro.objects.create(
+        name="Ask for <kubelet> logs",
+        body="Hi {customer_first_name}, please send the logs of {reference}.",
+        action=MacroAction.REQUEST_INFO,
+        info_request_kind=InfoRequestKind.LOGS,
+    )
+    Macro.objects.create(name="Thanks & goodbye", body="Thanks, {customer_first_name}!")
+    catalogue.add("admin macros", "admin", _get(client, "/admin/cases/macro/"))
+    catalogue.add("admin macro", "admin", _get(client, f"/admin/cases/macro/{ask.pk}/change/"))
+    catalogue.add("admin new macro", "admin", _get(client, "/admin/cases/macro/add/"))
     catalogue.add("admin case list", "admin", _get(client, "/admin/cases/case/"))
     catalogue.add(
         "admin case list, pending customer",

@@ -10,13 +10,16 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.forms.models import model_to_dict
 from django.utils import timezone
 
+from cases.admin.macros import MacroForm
 from cases.invariants import find_violations
 from cases.models import (
     Case,
     CaseEvent,
     CaseParticipant,
+    Macro,
     Message,
     Notification,
     NotificationKind,
@@ -35,6 +38,7 @@ DEMO_LOGINS = {
     "colleague@example.com": "customer",
     "other@example.com": "customer",
     "engineer@example.com": "engineer",
+    "alex@example.com": "engineer",
 }
 PASSWORD = "portal-demo"
 
@@ -239,3 +243,15 @@ def test_the_fourth_demo_case_is_still_the_pending_customer_one_the_readme_names
     fourth = Case.objects.order_by("pk")[3]
     assert fourth.status == Status.PENDING_CUSTOMER
     assert fourth.subject == "Kubernetes nodes NotReady after upgrade"
+
+
+def test_demo_macros_are_valid_and_one_asks_for_kubelet_logs():
+    seed()
+    seed()
+
+    macros = {macro.name: macro for macro in Macro.objects.all()}
+    assert len(macros) == 3
+    for macro in macros.values():
+        assert MacroForm(model_to_dict(macro), instance=macro).is_valid(), macro.name
+    kubelet = macros["Ask for kubelet logs"]
+    assert (kubelet.action, kubelet.info_request_kind) == ("request_info", "logs")

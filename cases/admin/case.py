@@ -19,7 +19,7 @@ from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db import connections
+from django.db import connections, transaction
 from django.db.models import F, OrderBy, QuerySet
 from django.http import (
     FileResponse,
@@ -27,6 +27,7 @@ from django.http import (
     HttpRequest,
     HttpResponse,
     HttpResponseNotAllowed,
+    JsonResponse,
     QueryDict,
 )
 from django.shortcuts import redirect
@@ -37,10 +38,12 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
+from django.views.decorators.cache import never_cache
 
-from cases import exceptions, selectors, services
+from cases import exceptions, presence, selectors, services
 from cases.admin import forms as admin_forms
-from cases.admin import targets
+from cases.admin import macros as admin_macros
+from cases.admin import queues, targets
 from cases.attachments import attachment_file_response
 from cases.charts import daily_attainment_svg
 from cases.models import Attachment, Case, MessageSource, Notification, Status, can_work_cases
@@ -363,11 +366,14 @@ class CaseAdmin(NeverDeleteMixin, admin.ModelAdmin):
     list_display_links = ["reference_link", "subject"]
     list_filter = [
         "status",
+        queues.OpenStatusFilter,
         "priority",
         AssigneeFilter,
         OrganisationFilter,
         WaitingOnCustomerFilter,
         targets.NextTargetFilter,
+        queues.FirstResponseFilter,
+        queues.ReopenedFilter,
     ]
     list_select_related = ["requester", "organisation", "assignee"]
     search_fields = ["subject", "requester__email", "organisation__name"]
@@ -499,7 +505,12 @@ class CaseAdmin(NeverDeleteMixin, admin.ModelAdmin):
     WIDE = {"is_nav_sidebar_enabled": False}
 
     def changelist_view(self, request, extra_context=None):
-        return super().changelist_view(request, {**self.WIDE, **(extra_context or {})})
+        response = super().changelist_view(request, {**self.WIDE, **(extra_context or {})})
+        context = getattr(response, "context_data", None)
+        if context and "cl" in context:
+            # The sidebar's queues with their counts (one query), for includes/queues.html.
+            context["queues"] = queues.queue_links(context["cl"], request.user)
+        return response
 
     # -- bulk actions: each case through its service, refusals reported per case ----
 
@@ -578,6 +589,16 @@ class CaseAdmin(NeverDeleteMixin, admin.ModelAdmin):
                 "service-levels/",
                 self.admin_site.admin_view(self.service_levels_view),
                 name="{}_{}_service_levels".format(*info),
+            ),
+            path(
+                "<path:object_id>/macros/<int:macro_id>/",
+                never_cache(self.macro_text_view),
+                name="{}_{}_macro_text".format(*info),
+            ),
+            path(
+                "<path:object_id>/presence/",
+                never_cache(self.presence_view),
+                name="{}_{}_presence".format(*info),
             ),
             path(
                 "<path:object_id>/attachments/<int:attachment_id>/",
@@ -666,6 +687,8 @@ class CaseAdmin(NeverDeleteMixin, admin.ModelAdmin):
                 name: reverse("admin:cases_case_workbench", args=[case.pk, name])
                 for name in WORKBENCH_ACTIONS
             },
+            "macros": admin_macros.picker_macros() if can_work else [],
+            "presence_beat_seconds": presence.BEAT_SECONDS,
             "participants": selectors.case_participants(case=case),
             "thread": selectors.case_full_thread(case=case),
             "history": selectors.case_history(case=case),
@@ -716,7 +739,10 @@ class CaseAdmin(NeverDeleteMixin, admin.ModelAdmin):
             )
             return self._workbench_refused(request, object_id, action, form, status=409)
         try:
-            done = spec.run(case, request.user, form.cleaned_data)
+            # A macro counts as used only if the message it filled is sent.
+            with transaction.atomic():
+                done = spec.run(case, request.user, form.cleaned_data)
+                services.macro_used(form.cleaned_data.get("macro"))
         except exceptions.CaseActionError as error:
             messages.error(request, f"{spec.label} was not done: {error}")
             return self._workbench_refused(request, object_id, action, form, status=409)
@@ -766,6 +792,38 @@ class CaseAdmin(NeverDeleteMixin, admin.ModelAdmin):
             # The page that says why the button was refused answers as the button did.
             response.status_code = refused["status"]
         return response
+
+    def _case_for_engineer(self, request: HttpRequest, object_id: str) -> Case:
+        """The case of a workbench helper view (JSON for the case page's scripts): a 404,
+        not the admin's login page, for anyone who may not work it."""
+        user = request.user
+        if not (user.is_active and user.is_staff and self.has_work_permission(request)):
+            raise Http404("No such case.")
+        case = self.get_object(request, unquote(object_id))
+        if case is None or not self.has_view_permission(request, case):
+            raise Http404("No such case.")
+        return case
+
+    def macro_text_view(self, request: HttpRequest, object_id: str, macro_id: int):
+        """GET: a macro's text filled in for this case and engineer (changes nothing)."""
+        if request.method != "GET":
+            return HttpResponseNotAllowed(["GET"])
+        case = self._case_for_engineer(request, object_id)
+        return admin_macros.macro_text_view(request, case, macro_id)
+
+    def presence_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """POST (with CSRF), every few seconds from the case page: this engineer is here
+        (typing or not); the answer names the other engineers here."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        case = self._case_for_engineer(request, object_id)
+        if request.POST.get("left") == "1":
+            presence.leave(case.pk, request.user)
+            return JsonResponse({"others": []})
+        others = presence.beat(case.pk, request.user, typing=request.POST.get("typing") == "1")
+        return JsonResponse(
+            {"others": [{"name": other.name, "typing": other.typing} for other in others]}
+        )
 
     def attachment_view(
         self, request: HttpRequest, object_id: str, attachment_id: int

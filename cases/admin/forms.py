@@ -11,6 +11,22 @@ from cases.selectors import engineers
 from cases.text import MESSAGE_MAX_CHARS, LineField, TextField
 
 
+class MacroUsedField(forms.Field):
+    """The macro the case page's picker filled the text from (a hidden field), counted
+    as used when the message is sent. Anything that is not a macro id counts nothing
+    and never stops the message."""
+
+    widget = forms.HiddenInput
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, **kwargs)
+
+    def clean(self, value) -> int | None:
+        if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18:
+            return int(value)
+        return None
+
+
 class WorkbenchActionForm(forms.Form):
     """A button on the case page. `seen_status` is the status the engineer was looking at:
     if the case moved since (the customer replied, closed it...), nothing is done."""
@@ -35,6 +51,7 @@ class AssignForm(WorkbenchActionForm):
 
 
 class RequestInfoForm(WorkbenchActionForm):
+    macro = MacroUsedField()
     kind = forms.ChoiceField(label="What do you need?", choices=InfoRequestKind.choices)
     message = TextField(
         label="Message to the customer",
@@ -52,6 +69,7 @@ class RequestInfoForm(WorkbenchActionForm):
 
 
 class ResolveForm(WorkbenchActionForm):
+    macro = MacroUsedField()
     message = TextField(
         label="Message to the customer (optional)",
         required=False,
@@ -83,3 +101,4 @@ class ThreadMessageForm(forms.Form):
         error_messages={"required": "Write a message."},
     )
     attachments = AttachmentsField(label="Attachments (public replies only)")
+    macro = MacroUsedField()

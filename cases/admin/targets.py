@@ -16,6 +16,7 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.utils import timezone
 from django.utils.html import format_html
 
+from cases.admin import queues
 from cases.charts import DayAttainment, attainment_text
 from cases.models import (
     OPEN_OUTCOMES,
@@ -79,18 +80,21 @@ def end_of_today(now: datetime) -> datetime:
 
 class NextTargetFilter(admin.SimpleListFilter):
     """Cases by their running target's due time (`response_due_at`, from the targets'
-    index `response_target_running_due`). Breached is due before now; the other two are
-    not breached yet."""
+    index `response_target_running_due`). Breached is due before now; due within 1 hour
+    and due today are not breached yet; breaching is both within the hour and breached
+    (the Breaching queue)."""
 
     title = "next target"
     parameter_name = "next_target"
     BREACHED, WITHIN_HOUR, TODAY = "breached", "within_hour", "today"
+    BREACHING = "breaching"
 
     def lookups(self, request, model_admin):
         return [
             (self.BREACHED, "Breached"),
             (self.WITHIN_HOUR, "Due within 1 hour"),
             (self.TODAY, "Due today"),
+            (self.BREACHING, "Breached or due within 1 hour"),
         ]
 
     def queryset(self, request, queryset):
@@ -104,6 +108,8 @@ class NextTargetFilter(admin.SimpleListFilter):
             return queryset.filter(
                 response_due_at__gte=now, response_due_at__lt=now + timedelta(hours=1)
             )
+        if value == self.BREACHING:
+            return queryset.filter(queues.breaching_within(now))
         if value == self.TODAY:
             return queryset.filter(response_due_at__gte=now, response_due_at__lt=end_of_today(now))
         raise IncorrectLookupParameters(f"Not a next-target filter: {value!r}")

@@ -7,6 +7,7 @@
 - `outbox`: one `Notification` row per email to send
 - `inbound`: the record of each email received
 - `participants`: colleagues a case is shared with
+- `macros`: canned replies engineers insert on the case page
 - `service_levels`: priorities, plans and what each plan promises per priority
 """
 
@@ -19,6 +20,7 @@ from cases.models.case import (
 )
 from cases.models.history import CaseEvent, InvariantWatermark
 from cases.models.inbound import InboundEmail, InboundOutcome, InboundReason
+from cases.models.macros import Macro, MacroAction, MacroQuerySet
 from cases.models.outbox import Notification, NotificationKind, NotificationState
 from cases.models.participants import CaseParticipant
 from cases.models.service_levels import (
@@ -51,6 +53,9 @@ from cases.models.status import (
 from cases.models.thread import Attachment, Message, MessageSource, attachment_upload_to
 
 __all__ = [
+    "Macro",
+    "MacroAction",
+    "MacroQuerySet",
     "CaseParticipant",
     "Coverage",
     "OPEN_OUTCOMES",

@@ -5,6 +5,7 @@
 - `engineer`: assign, take, start work, request information, resolve, notes, details
 - `scheduler`: automatic close, reminders, daily digests and the service-level warnings
   and escalations (run by `cases.tasks`)
+- `macros`: counting a canned reply's use when it is sent
 - `participants`: sharing a case with colleagues, removing them, and someone leaving
   their organisation
 - `common`: locking, applying a transition with its history entry, messages, notifying
@@ -31,6 +32,7 @@ from cases.services.engineer import (
     case_start_work,
     case_update_details,
 )
+from cases.services.macros import macro_used
 from cases.services.participants import (
     case_add_participants,
     case_remove_participant,
@@ -47,6 +49,7 @@ from cases.services.scheduler import (
 )
 
 __all__ = [
+    "macro_used",
     "ServiceLevelCheck",
     "case_add_internal_note",
     "case_add_participants",

@@ -15,6 +15,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from jinja2 import ChainableUndefined, select_autoescape
+from kombu import Queue
 from pythonjsonlogger.core import RESERVED_ATTRS as JSON_LOG_RESERVED_ATTRS
 
 from portal.monitoring import sentry as monitoring_sentry
@@ -471,6 +472,22 @@ else:
         "socket_timeout": 2,
         "socket_connect_timeout": 2,
     }
+# Two queues. Tasks that talk to the email provider go to `email`; everything else (the
+# sweep, the relay, service levels, reminders, digests: quick database work) to Celery's
+# default `celery`. A backlog of mail, or a slow provider, then never delays closing:
+# a worker that consumes `celery` alone keeps the clocks on time whatever `email` holds.
+# A worker started without -Q consumes both (the Procfile's says so explicitly).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+EMAIL_QUEUE = "email"
+CELERY_TASK_QUEUES = [
+    Queue(CELERY_TASK_DEFAULT_QUEUE, routing_key=CELERY_TASK_DEFAULT_QUEUE),
+    Queue(EMAIL_QUEUE, routing_key=EMAIL_QUEUE),
+]
+CELERY_TASK_ROUTES = {
+    "cases.tasks.send_notification": {"queue": EMAIL_QUEUE},
+    "cases.tasks.send_notifications_task": {"queue": EMAIL_QUEUE},
+    "portal.tasks.send_password_reset": {"queue": EMAIL_QUEUE},
+}
 CELERY_TASK_IGNORE_RESULT = True
 # The worker prints emails locally (portal.mail): they are output, not warnings.
 CELERY_WORKER_REDIRECT_STDOUTS_LEVEL = "INFO"

@@ -3,7 +3,6 @@
 Every test here is marked `browser` and runs with real transactions (`transactional_db`).
 """
 
-import importlib
 import os
 
 import pytest
@@ -52,18 +51,9 @@ def _browser_db(transactional_db):
     with it (the support engineers group), so it is put back for the next test.
     Permissions come back by themselves: the flush re-runs post_migrate.
     """
-    from django.contrib.auth.models import Group, Permission
+    from tests.factories import support_engineers_group
 
-    migration = importlib.import_module("cases.migrations.0003_support_engineers_and_guards")
-    group, _ = Group.objects.get_or_create(name=migration.GROUP)
-    for app_label, model, codenames in migration.PERMISSIONS:
-        group.permissions.add(
-            *Permission.objects.filter(
-                content_type__app_label=app_label,
-                content_type__model=model,
-                codename__in=codenames,
-            )
-        )
+    support_engineers_group()
 
 
 def sign_in(page, live_url: str, email: str, password: str) -> None:

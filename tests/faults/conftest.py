@@ -1,9 +1,11 @@
-"""Fault scenarios: real worker, beat and Redis processes on loopback.
+"""Fault scenarios: real web (the Procfile's gunicorn), worker, beat and Redis processes
+on loopback.
 
 Each scenario starts its own processes and stops each one by its own pid (never by
 name: other Celery processes may run on the same machine). Redis is a private server on
-port 6391, so stopping it affects nothing else; the database is the test database,
-committed to for real (`transactional_db`) so that the processes see the test's rows.
+port 6391 (FAULTS_REDIS_PORT), so stopping it affects nothing else; the database is the
+test database, committed to for real (`transactional_db`) so that the processes see the
+test's rows. Web processes listen on free loopback ports.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import requests
 from django.core.management import call_command
 from django.db import connection
 
@@ -33,7 +36,7 @@ REDIS_PORT = int(os.environ.get("FAULTS_REDIS_PORT", "6391")) + int(
     os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0
 )
 BROKER_URL = f"redis://127.0.0.1:{REDIS_PORT}/0"
-CELERY = str(Path(sys.executable).with_name("celery"))
+CELERY_APP = [str(Path(sys.executable).with_name("celery")), "-A", "portal.celery:app"]
 
 
 @pytest.fixture(autouse=True)
@@ -90,6 +93,32 @@ class Process:
 
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def procfile() -> dict[str, str]:
+    """The Procfile's commands by process type (`release`, `web`, `worker`, `beat`)."""
+    lines = (REPO / "Procfile").read_text().splitlines()
+    return dict(line.split(": ", 1) for line in lines if line.strip() and line[0] != "#")
+
+
+@dataclass
+class Web:
+    """A web process (gunicorn and its workers) and the address it serves on."""
+
+    process: Process
+    url: str
+
+    def answers(self) -> bool:
+        try:
+            return requests.get(f"{self.url}/accounts/login/", timeout=5).status_code == 200
+        except requests.RequestException:
+            return False
 
 
 class PrivateRedis:
@@ -149,10 +178,10 @@ class Cluster:
     def mail(self, phase: str = "sent") -> list[dict]:
         return [entry for entry in read_log(self.mail_log) if entry["phase"] == phase]
 
-    def _start(self, name: str, args: list[str], **env: str) -> Process:
+    def _start(self, name: str, command: list[str], **env: str) -> Process:
         log = self.folder / f"{name}-{len(self.processes)}.log"
         popen = subprocess.Popen(  # noqa: S603 - fixed argument list
-            [CELERY, "-A", "portal.celery:app", *args],
+            command,
             cwd=REPO,
             env={**self.env, **env},
             stdout=log.open("ab"),
@@ -165,16 +194,16 @@ class Cluster:
 
     @property
     def queues(self) -> str:
-        # Beat publishes to Celery's default queue; this test process may have been moved
-        # to a queue of its own by the integration tests' setup.
-        return ",".join(sorted({"celery", celery_app.conf.task_default_queue}))
+        """Both queues of settings, as the Procfile's worker consumes them (beat and the
+        processes publish there; so does this test process, see `publishing_to`)."""
+        return ",".join(sorted(queue.name for queue in celery_app.amqp.queues.values()))
 
     def worker(self, name: str = "worker", **env: str) -> Process:
         # One process (solo pool): SIGKILL stops the very process that is sending.
         process = self._start(
             name,
             [
-                "worker", "--pool=solo", "--loglevel=INFO", "--without-gossip",
+                *CELERY_APP, "worker", "--pool=solo", "--loglevel=INFO", "--without-gossip",
                 "--without-mingle", "--without-heartbeat", f"--hostname={name}-%i@faults",
                 f"--queues={self.queues}",
             ],
@@ -190,7 +219,30 @@ class Cluster:
 
     def beat(self, name: str = "beat", **env: str) -> Process:
         schedule = self.folder / f"{name}-schedule"
-        return self._start(name, ["beat", "--loglevel=INFO", f"--schedule={schedule}"], **env)
+        return self._start(
+            name,
+            [*CELERY_APP, "beat", "--loglevel=INFO", f"--schedule={schedule}"],
+            **env,
+        )
+
+    def web(self, name: str = "web", **env: str) -> Web:
+        """The Procfile's `web` (gunicorn) on a free loopback port, answering pages."""
+        port = free_port()
+        # Loopback only, unlike a deploy's 0.0.0.0; `gunicorn` is this run's.
+        command = procfile()["web"].replace("0.0.0.0:", "127.0.0.1:")
+        process = self._start(
+            name,
+            ["/bin/sh", "-c", f"exec {command}"],
+            PORT=str(port),
+            PATH=f"{Path(sys.executable).parent}{os.pathsep}{self.env.get('PATH', '')}",
+            **env,
+        )
+        web = Web(process, f"http://127.0.0.1:{port}")
+        wait_for(
+            lambda: web.answers() or not process.alive(), timeout=60, what=f"{name} to answer"
+        )
+        assert process.alive(), process.output()
+        return web
 
     def stop_all(self) -> None:
         for process in self.processes:

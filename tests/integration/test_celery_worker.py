@@ -63,7 +63,8 @@ def test_transition_email_is_sent_exactly_once(celery_worker, anymail_test_maile
 
 def tasks_waiting_on_the_real_broker() -> int:
     with celery_app.connection_for_write() as connection:
-        return connection.default_channel.client.llen(celery_app.conf.task_default_queue)
+        client = connection.default_channel.client
+        return sum(client.llen(queue) for queue in celery_app.amqp.queues)
 
 
 @contextlib.contextmanager

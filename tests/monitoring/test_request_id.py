@@ -112,10 +112,14 @@ def test_plain_lines_show_the_id_too(client):
 # --- Into tasks -----------------------------------------------------------------------
 
 
+# `get(disable_sync_subtasks=False)` on the eager results below: a real worker started
+# earlier in this process (tests/integration) leaves Celery believing it runs inside a task.
+
+
 def test_a_task_run_inline_logs_with_the_id_of_its_request(log_lines):
     token = request_id._current.set("request-from-web")
     try:
-        assert log_a_line.delay().get() == "request-from-web"
+        assert log_a_line.delay().get(disable_sync_subtasks=False) == "request-from-web"
         assert request_id.current() == "request-from-web"  # the request's, after the task
     finally:
         request_id._current.reset(token)
@@ -156,7 +160,7 @@ def test_a_published_task_carries_the_id_in_its_message_headers(published_header
 def test_the_worker_logs_the_task_with_the_id_from_its_headers(log_lines):
     result = log_a_line.apply(headers={request_id.TASK_HEADER: "request-from-web"})
 
-    assert result.get() == "request-from-web"
+    assert result.get(disable_sync_subtasks=False) == "request-from-web"
     assert request_id.current() is None  # not left behind for the next task
     [line] = [line for line in log_lines() if line["message"] == "In the task"]
     assert line["request_id"] == "request-from-web"
@@ -165,4 +169,4 @@ def test_the_worker_logs_the_task_with_the_id_from_its_headers(log_lines):
 def test_a_forged_id_in_a_task_header_is_ignored(log_lines):
     result = log_a_line.apply(headers={request_id.TASK_HEADER: "forged\nline"})
 
-    assert result.get() is None
+    assert result.get(disable_sync_subtasks=False) is None

@@ -22,6 +22,7 @@ def every_path(victim_case, victim_attachment, engineer, participant_id=1):
     values = {
         "reference": victim_case.reference,
         "attachment_id": victim_attachment.pk,
+        "macro_id": 1,
         "participant_id": participant_id,
         "object_id": victim_case.pk,
         "content_type_id": ContentType.objects.get_for_model(Case).pk,

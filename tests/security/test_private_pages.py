@@ -59,6 +59,7 @@ def test_every_admin_page_is_not_stored(engineer, victim_case, victim_attachment
     values = {
         "object_id": victim_case.pk,
         "attachment_id": victim_attachment.pk,
+        "macro_id": 1,
         "content_type_id": ContentType.objects.get_for_model(Case).pk,
         "id": engineer.pk,
         "action": "resolve",

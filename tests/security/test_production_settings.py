@@ -8,7 +8,6 @@ import os
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from tests.faults.conftest import _database_url
+from tests.faults.conftest import _database_url, free_port, procfile
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -115,17 +114,6 @@ def test_every_page_carries_the_security_headers(production_env, customer, engin
             assert response["status"] == 200, where  # the admin itself, not a redirect
         for header, expected in HEADERS.items():
             assert expected in response["headers"].get(header, ""), f"{header} missing on {where}"
-
-
-def procfile() -> dict[str, str]:
-    lines = (REPO / "Procfile").read_text().splitlines()
-    return dict(line.split(": ", 1) for line in lines if line.strip() and line[0] != "#")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def fetch(port: int, path: str, *, wait: float = 0) -> tuple[int, str, bytes]:

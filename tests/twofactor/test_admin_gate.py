@@ -22,7 +22,14 @@ from tests.twofactor.steps import (
 pytestmark = pytest.mark.django_db
 
 # Parameters of the admin's routes: the redirect comes before any view looks them up.
-VALUES = {"object_id": 1, "attachment_id": 1, "content_type_id": 1, "id": 1, "action": "close"}
+VALUES = {
+    "object_id": 1,
+    "attachment_id": 1,
+    "macro_id": 1,
+    "content_type_id": 1,
+    "id": 1,
+    "action": "close",
+}
 
 
 def admin_paths() -> list[str]:

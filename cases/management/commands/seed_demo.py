@@ -10,7 +10,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from cases import service_levels, services
-from cases.models import Actor, Case, InfoRequestKind, Message, Plan, Priority, Status
+from cases.models import (
+    Actor,
+    Case,
+    InfoRequestKind,
+    Macro,
+    MacroAction,
+    Message,
+    Plan,
+    Priority,
+    Status,
+)
 from cases.services.common import record_event
 from portal.models import SUPPORT_ENGINEERS_GROUP, Membership, Organisation, Role
 
@@ -23,6 +33,8 @@ ACCOUNTS = [
     ("colleague@example.com", "Cole Colleague", "Acme Cloud", False, False),
     ("other@example.com", "Olivia Other", "Globex Systems", False, False),
     ("engineer@example.com", "Erin Engineer", None, False, True),
+    # A second engineer: open a case as both to see "Alex Engineer is also viewing".
+    ("alex@example.com", "Alex Engineer", None, False, True),
 ]
 # Each reads times in their own zone: two colleagues an ocean apart. The others keep
 # their organisation's zone (Acme Cloud: Paris) or the portal's.
@@ -39,7 +51,8 @@ def _engineers_group() -> Group:
     if created:
         migration = import_module("cases.migrations.0003_support_engineers_and_guards")
         inbound = ("cases", "inboundemail", ["view_inboundemail"])  # granted by 0004
-        for app_label, model, codenames in [*migration.PERMISSIONS, inbound]:
+        macros = import_module("cases.migrations.0021_macros").PERMISSIONS
+        for app_label, model, codenames in [*migration.PERMISSIONS, inbound, *macros]:
             group.permissions.add(
                 *Permission.objects.filter(
                     content_type__app_label=app_label,
@@ -48,6 +61,53 @@ def _engineers_group() -> Group:
                 )
             )
     return group
+
+
+DEMO_MACROS = [
+    # name, body, paired action, information asked for
+    (
+        "Ask for kubelet logs",
+        "Hi {customer_first_name},\n\n"
+        "To find out why the node misbehaves we need the kubelet's logs from the affected "
+        "node. Please run\n\n"
+        '    journalctl -u kubelet --since "2 hours ago" > kubelet.log\n\n'
+        "and attach kubelet.log to {reference}. Without a reply the case closes on "
+        "{auto_close_date}.\n\n{engineer_name}",
+        MacroAction.REQUEST_INFO,
+        InfoRequestKind.LOGS,
+    ),
+    (
+        "Pods in the cluster",
+        "Hi {customer_first_name},\n\n"
+        "Could you send the output of\n\n"
+        "    kubectl get pods -A -o jsonpath='{{.items[*].metadata.name}}'\n\n"
+        "so we can see what runs where?\n\n{engineer_name}",
+        MacroAction.NONE,
+        "",
+    ),
+    (
+        "Fixed: please confirm",
+        "Hi {customer_first_name},\n\n"
+        "The fix is in place. Please check on your side and confirm it works; if we hear "
+        "nothing, {reference} closes by itself on {auto_close_date}.\n\n{engineer_name}",
+        MacroAction.RESOLVE,
+        "",
+    ),
+]
+
+
+def _macros(engineer) -> None:
+    """Canned replies for the case page's picker (kept as edited if they exist)."""
+    for name, body, action, kind in DEMO_MACROS:
+        Macro.objects.get_or_create(
+            name=name,
+            defaults={
+                "body": body,
+                "action": action,
+                "info_request_kind": kind,
+                "created_by": engineer,
+            },
+        )
 
 
 def _service_levels() -> None:
@@ -116,6 +176,7 @@ class Command(BaseCommand):
         _service_levels()
         customer = users["customer@example.com"]
         engineer = users["engineer@example.com"]
+        _macros(engineer)
         if Case.objects.filter(requester=customer).exists():
             self.stdout.write("Demo cases already exist; nothing to add.")
         else:
