@@ -137,12 +137,16 @@ class Case(FSMModelMixin, UndeletableModel):
     class Meta:
         ordering = ["-last_activity_at", "-id"]
         indexes = [
+            # "Cases I opened" in My Cases: the requester's cases in their organisation
+            # (those of an organisation they left are not theirs to see), the page in
+            # activity order and the tab counts from the index alone.
             models.Index(
-                fields=["requester", "-last_activity_at"], name="case_requester_activity"
+                fields=["requester", "organisation", "-last_activity_at"],
+                name="case_requester_org_activity",
             ),
             models.Index(
-                fields=["requester", "status", "-last_activity_at"],
-                name="case_req_status_activity",
+                fields=["requester", "organisation", "status", "-last_activity_at"],
+                name="case_req_org_status_activity",
             ),
             models.Index(fields=["organisation", "-last_activity_at"], name="case_org_activity"),
             # The organisation's cases in My Cases: the tab counts from the index alone.
