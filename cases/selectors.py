@@ -41,6 +41,7 @@ from .models import (
     Status,
     TargetOutcome,
 )
+from .models.case import customer_membership
 from .text import clean_line
 
 # My Cases' own filters beside the statuses: the default shows every case still in play.
@@ -133,9 +134,7 @@ def _customer_scope(*, user, scope: str) -> QuerySet[Case]:
     participants' (user, case) index for the cases shared with them. The organisation
     beside the requester only drops the cases of an organisation the user has left.
     """
-    if not (user.is_authenticated and user.is_active):
-        return Case.objects.none()
-    membership = getattr(user, "membership", None)
+    membership = customer_membership(user)
     if membership is None or scope not in customer_scopes(user):
         return Case.objects.none()
     in_organisation = Case.objects.filter(organisation_id=membership.organisation_id)

@@ -40,7 +40,7 @@ class CaseQuerySet(UndeletableQuerySet):
         """The cases `user` is a customer of (see `Case.is_customer`, the same rule):
         those of their organisation they opened or follow as a participant, or all of
         them for an organisation admin."""
-        membership = _membership_of(user)
+        membership = customer_membership(user)
         if membership is None:
             return self.none()
         cases = self.filter(organisation_id=membership.organisation_id)
@@ -214,12 +214,17 @@ class Case(FSMModelMixin, UndeletableModel):
 
         Leaving the organisation (membership ended or moved, account deactivated) ends
         it at once, for the requester too."""
-        membership = _membership_of(user)
+        membership = customer_membership(user)
         if membership is None or membership.organisation_id != self.organisation_id:
             return False
         if user.pk == self.requester_id or membership.is_organisation_admin:
             return True
         return self.has_participant(user)
+
+    def remember_participant(self, user) -> None:
+        """Record that `user` follows this case, read with it in bulk, so that
+        `has_participant` need not ask."""
+        self.__dict__.setdefault("_participant_answers", {})[user.pk] = True
 
     def has_participant(self, user) -> bool:
         """Whether `user` follows this case as a participant (asked once per instance:
@@ -447,7 +452,7 @@ def customer_transitions_by_status(user) -> dict[str, frozenset[str]]:
     values, not cases): the state machine answers for one stand-in case per status, of
     the user's organisation. Every customer of a case may do the same on it.
     """
-    membership = _membership_of(user)
+    membership = customer_membership(user)
     answers = {}
     for status in Status.values:
         stand_in = Case(
@@ -461,8 +466,9 @@ def customer_transitions_by_status(user) -> dict[str, frozenset[str]]:
     return answers
 
 
-def _membership_of(user):
-    """The membership of an active, signed-in user; None for anyone else."""
+def customer_membership(user):
+    """The membership of an active, signed-in user; None for anyone else: a customer's
+    standing starts here (`Case.is_customer`, `CaseQuerySet.visible_to_customer`, My Cases)."""
     if user is None or not user.is_authenticated or not user.is_active:
         return None
     return getattr(user, "membership", None)

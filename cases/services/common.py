@@ -204,23 +204,22 @@ def customers_to_tell_many(cases: Iterable[Case]) -> dict[int, list]:
     participants."""
     from cases.models import CaseParticipant
 
-    cases = list(cases)
+    by_pk = {case.pk: case for case in cases}
     people: dict[int, list] = {
-        case.pk: [case.requester] if case.is_customer(case.requester) else [] for case in cases
+        pk: [case.requester] if case.is_customer(case.requester) else []
+        for pk, case in by_pk.items()
     }
-    organisation_of = {case.pk: case.organisation_id for case in cases}
     participants = (
-        CaseParticipant.objects.filter(case_id__in=list(people), user__is_active=True)
+        CaseParticipant.objects.filter(case_id__in=list(by_pk))
         .select_related("user__membership")
         .order_by("case_id", "added_at", "id")
     )
     for participant in participants:
-        membership = getattr(participant.user, "membership", None)
-        if (
-            membership is not None
-            and membership.organisation_id == organisation_of[participant.case_id]
-        ):
-            people[participant.case_id].append(participant.user)
+        case = by_pk[participant.case_id]
+        # The row is the answer `is_customer` would look for: no query per person.
+        case.remember_participant(participant.user)
+        if case.is_customer(participant.user):
+            people[case.pk].append(participant.user)
     return people
 
 
